@@ -1,0 +1,140 @@
+/**
+ * Loads the native addons and describes their interface. Nothing outside
+ * lib/ imports this: the public API wraps it (lib/uffd/, lib/info.ts).
+ *
+ * dmem_core is always built. dmem_verbs exists only where libibverbs'
+ * headers were installed at build time; loadVerbs() says how to get it.
+ */
+import bindings from 'bindings';
+import { DmemError, ErrorCodes, SystemError } from '../errors';
+
+export interface KernelConstants {
+  readonly [name: string]: number;
+}
+
+/** Raw handle of a userfaultfd region; see native/addon/region_wrap.cc. */
+export interface NativeRegion {
+  readonly id: number;
+  readonly address: number;
+  readonly size: number;
+  readonly features: number;
+  readonly ioctls: bigint;
+  readonly registerMode: number;
+  readonly owner: boolean;
+  readonly closed: boolean;
+  view(offset: number, length: number): ArrayBuffer;
+  copy(offset: number, src: ArrayBuffer | ArrayBufferView, srcOffset: number, length: number, writeProtect: boolean): number;
+  continue(offset: number, length: number, writeProtect: boolean): number;
+  zeropage(offset: number, length: number): number;
+  wake(offset: number, length: number): void;
+  writeProtect(offset: number, length: number, protect: boolean, wake: boolean): void;
+  readEvents(out: Float64Array, timeoutMs: number): number;
+  pread(offset: number, dst: ArrayBuffer | ArrayBufferView, dstOffset: number, length: number): number;
+  pwrite(offset: number, src: ArrayBuffer | ArrayBufferView, srcOffset: number, length: number): number;
+  punchHole(offset: number, length: number): void;
+  dontneed(offset: number, length: number): void;
+  allocatedBytes(): number;
+  pagemapScan(
+    offset: number,
+    length: number,
+    flags: number,
+    categoryInverted: number,
+    categoryMask: number,
+    categoryAnyofMask: number,
+    returnMask: number,
+    out: Float64Array,
+  ): number;
+  close(): void;
+}
+
+export const UffdOpenPath = {
+  Syscall: 0,
+  DevNode: 1,
+} as const;
+export type UffdOpenPath = (typeof UffdOpenPath)[keyof typeof UffdOpenPath];
+
+export interface CoreBinding {
+  setErrorClasses(system: typeof SystemError, dmem: typeof DmemError): void;
+  probeUffd(path: UffdOpenPath, userModeOnly: boolean): { features: number; ioctls: bigint };
+  pagemapScanAvailable(): boolean;
+  createRegion(
+    path: UffdOpenPath,
+    userModeOnly: boolean,
+    size: number,
+    features: number,
+    registerMode: number,
+    name: string,
+  ): NativeRegion;
+  attachRegion(id: number): NativeRegion;
+  readonly constants: KernelConstants;
+}
+
+export interface VerbsGid {
+  index: number;
+  gid: string;
+  type: 'IB' | 'RoCEv1' | 'RoCEv2' | 'unknown';
+}
+
+export interface VerbsPort {
+  port: number;
+  state: string;
+  linkLayer: 'InfiniBand' | 'Ethernet';
+  activeMtu: number;
+  lid: number;
+  gids: VerbsGid[];
+}
+
+export interface VerbsDevice {
+  name: string;
+  nodeGuid: string;
+  ports: VerbsPort[];
+}
+
+export interface VerbsBinding {
+  setErrorClasses(system: typeof SystemError, dmem: typeof DmemError): void;
+  listDevices(): VerbsDevice[];
+}
+
+let core: CoreBinding | undefined;
+let verbs: VerbsBinding | undefined;
+
+export function loadCore(): CoreBinding {
+  if (core === undefined) {
+    const binding = bindings('dmem_core') as CoreBinding;
+    binding.setErrorClasses(SystemError, DmemError);
+    core = binding;
+  }
+  return core;
+}
+
+export const VERBS_INSTALL_HINT =
+  'install libibverbs-dev and rdma-core (apt-get install libibverbs-dev rdma-core ibverbs-providers), then rebuild with `npm rebuild dmem` (or `npm run build:native` in a checkout)';
+
+/** Whether dmem_verbs was built; never throws. */
+export function verbsBuilt(): boolean {
+  try {
+    loadVerbs();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function loadVerbs(): VerbsBinding {
+  if (verbs === undefined) {
+    let binding: VerbsBinding;
+    try {
+      binding = bindings('dmem_verbs') as VerbsBinding;
+    } catch (cause) {
+      const error = new DmemError(
+        `the verbs transport is not available: dmem_verbs was not built because libibverbs' headers were missing at install time; ${VERBS_INSTALL_HINT}`,
+        ErrorCodes.verbsNotBuilt,
+      );
+      (error as Error & { cause?: unknown }).cause = cause;
+      throw error;
+    }
+    binding.setErrorClasses(SystemError, DmemError);
+    verbs = binding;
+  }
+  return verbs;
+}
