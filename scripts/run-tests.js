@@ -9,7 +9,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dmem-vitest-')), 'report.json');
-const vitest = require.resolve('vitest/vitest.mjs');
+const vitest = path.join(path.dirname(require.resolve('vitest/package.json')), 'vitest.mjs');
 const run = spawnSync(
   process.execPath,
   [vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
@@ -28,4 +28,5 @@ try {
   process.stderr.write(`run-tests: no vitest report (${error.message})\n`);
   status = status || 1;
 }
+fs.rmSync(path.dirname(report), { recursive: true, force: true });
 process.exitCode = status;
