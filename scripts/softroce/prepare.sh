@@ -26,7 +26,7 @@ HOST_PKGS="qemu-system-x86 busybox-static kmod cpio gzip xz-utils grep iproute2
 GUEST_MODULES="virtio_pci virtio_console 9pnet_virtio 9p dummy crc32_generic
   rdma_rxe ib_uverbs rdma_ucm"
 # busybox applets the init script uses (symlinked in the initramfs)
-APPLETS="sh mount umount mkdir mkfifo modprobe cat chroot ip sleep sync poweroff"
+APPLETS="sh mount umount mkdir mkfifo ln modprobe cat chroot ip sleep sync poweroff"
 
 say() { echo "softroce: $*" >&2; }
 
