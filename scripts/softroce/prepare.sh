@@ -45,18 +45,22 @@ apt_update() {
   apt-get update -q >/dev/null
   APT_UPDATED=1
 }
-# shellcheck disable=SC2086 # word splitting of the package list is intended
-installed=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' $HOST_PKGS 2>/dev/null |
-  awk '$1 == "ii" { print $2 }')
-missing=
-for p in $HOST_PKGS; do
-  case " $(echo $installed) " in *" $p "*) ;; *) missing="$missing $p" ;; esac
-done
-if [ -n "$missing" ]; then
-  say "installing host packages:$missing"
-  apt_update
-  # shellcheck disable=SC2086
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null
+# DMEM_SOFTROCE_SKIP_APT=1 leaves host packages alone (e.g. while testing a
+# build without libibverbs-dev); the guest still needs the runtime ones.
+if [ "${DMEM_SOFTROCE_SKIP_APT:-0}" != 1 ]; then
+  # shellcheck disable=SC2086 # word splitting of the package list is intended
+  installed=" $(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' $HOST_PKGS 2>/dev/null |
+    awk '$1 == "ii" { printf "%s ", $2 }')"
+  missing=
+  for p in $HOST_PKGS; do
+    case $installed in *" $p "*) ;; *) missing="$missing $p" ;; esac
+  done
+  if [ -n "$missing" ]; then
+    say "installing host packages:$missing"
+    apt_update
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null
+  fi
 fi
 
 # --- kernel: download, extract, depmod, vmlinux -----------------------------
@@ -110,10 +114,11 @@ if [ "$(cat "$CACHE/initramfs.key" 2>/dev/null || true)" != "$key" ] || [ ! -f "
   # Copy the wanted modules plus their dependencies, keeping their paths, and
   # give the subset its own modules.dep so busybox modprobe can load all of
   # them in one process (each exec costs ~0.1-0.2 s under TCG).
-  # shellcheck disable=SC2086
-  for m in $GUEST_MODULES; do
-    modprobe -d "$CACHE/kernel" -S "$KV" --show-depends "$m" || { say "module $m not found"; exit 1; }
-  done | awk '$1 == "insmod" { print $2 }' | sort -u | while read -r ko; do
+  # (Built-in ones show as "builtin NAME" and need no file.)
+  kos=$(for m in $GUEST_MODULES; do
+    modprobe -d "$CACHE/kernel" -S "$KV" --show-depends "$m" || { say "no module $m"; exit 1; }
+  done)
+  echo "$kos" | awk '$1 == "insmod" { print $2 }' | sort -u | while read -r ko; do
     rel=${ko#"$CACHE/kernel/"}
     mkdir -p "$stage/$(dirname "$rel")"
     cp "$ko" "$stage/$rel"

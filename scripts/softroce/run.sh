@@ -53,7 +53,7 @@ shared_path() { # is $1 inside one of the shares?
 }
 for i in ${SHARES[@]+"${!SHARES[@]}"}; do
   [ -d "${SHARES[$i]}" ] || { say "--share ${SHARES[$i]}: not a directory"; exit 2; }
-  SHARES[$i]=$(cd "${SHARES[$i]}" && pwd -P)
+  SHARES[i]=$(cd "${SHARES[$i]}" && pwd -P)
 done
 CWD=$(pwd -P)
 if hidden "$CWD" && ! shared_path "$CWD"; then
@@ -70,7 +70,6 @@ mkdir -p "$CACHE/runs"
 RUN=$(mktemp -d "$CACHE/runs/run.XXXXXX")
 cleanup() { [ "${DMEM_SOFTROCE_KEEP:-0}" = 1 ] || rm -rf "$RUN"; }
 trap cleanup EXIT
-trap 'say "interrupted"; exit 130' INT TERM
 
 # cmd.sh runs in the guest under bash, in a clean environment (see init).
 {
@@ -109,18 +108,24 @@ done
 mkfifo "$RUN/stdin"
 exec 3<>"$RUN/stdin"
 start=$(date +%s.%N)
-set +e
+# QEMU runs as a background job so that our INT/TERM trap runs at once (bash
+# defers traps while a foreground child runs) and takes QEMU down with us.
+# --foreground: timeout signals only QEMU, and stays in our process group.
 timeout --foreground -k 10 "$TIMEOUT" \
   qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
   -accel tcg,thread=multi -cpu max -smp 2 -m "$MEMORY" \
   -kernel "$CACHE/vmlinux" -initrd "$CACHE/initramfs.cpio.gz" \
-  -append "console=ttyS0 quiet panic=-1 dmem.run=$RUN" \
+  -append "console=ttyS0 quiet panic=-1 dmem.run=$RUN ${DMEM_SOFTROCE_KERNEL_ARGS:-}" \
   -serial "file:$RUN/console.log" \
   -device virtio-serial-pci -chardev stdio,id=out -device virtserialport,chardev=out,name=dmem.out \
   -device virtio-rng-pci \
-  "${virtfs[@]}" <&3
-qrc=$?
-set -e
+  "${virtfs[@]}" <&3 &
+qpid=$!
+stop() { say "$1: stopping the guest"; kill -TERM "$qpid" 2>/dev/null; wait "$qpid"; exit "$2"; }
+trap 'stop interrupted 130' INT
+trap 'stop terminated 143' TERM
+wait "$qpid" && qrc=0 || qrc=$?
+trap - INT TERM
 wall=$(echo "$(date +%s.%N) $start" | awk '{ printf "%.1f", $1 - $2 }')
 
 if [ "$VERBOSE" = 1 ]; then
@@ -128,7 +133,7 @@ if [ "$VERBOSE" = 1 ]; then
   sed 's/^/  | /' "$RUN/console.log" >&2
   say "wall time ${wall}s (qemu status $qrc)"
 fi
-if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
+if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
   say "TIMEOUT: the guest ran longer than ${TIMEOUT}s and was killed"
   exit 124
 fi

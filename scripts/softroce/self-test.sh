@@ -15,7 +15,8 @@ LOG=$(mktemp -d) # the guest's /tmp is a tmpfs
 passed=0
 failed=0
 pids=()
-trap 'for p in ${pids[@]+"${pids[@]}"}; do kill "$p" 2>/dev/null || true; done' EXIT
+stop_servers() { local p; for p in ${pids[@]+"${pids[@]}"}; do kill "$p" 2>/dev/null || true; done; }
+trap stop_servers EXIT
 
 result() { # name status
   if [ "$2" -eq 0 ]; then echo "PASS $1"; passed=$((passed + 1))
@@ -25,11 +26,11 @@ result() { # name status
 # Wait (bounded) until some process listens on TCP port $1, reading
 # /proc/net/tcp{,6} with shell builtins rather than starting a process per try.
 wait_listen() {
-  local hex f sl local_addr rem st _ i
+  local hex f local_addr st _ i
   hex=$(printf '%04X' "$1")
   for ((i = 0; i < 300; i++)); do
     for f in /proc/net/tcp /proc/net/tcp6; do
-      while read -r sl local_addr rem st _; do
+      while read -r _ local_addr _ st _; do
         [ "${local_addr##*:}" = "$hex" ] && [ "$st" = 0A ] && return 0
       done <"$f"
     done
@@ -62,29 +63,29 @@ echo "== device $DEV, GID index $GID ($(cat "/sys/class/infiniband/$DEV/ports/1/
 out=$(ibv_devices 2>&1) && st=0 || st=$?
 echo "$out"
 [ "$st" -eq 0 ] && grep -qw "$DEV" <<<"$out" && st=0 || st=1
-result "ibv_devices lists $DEV" $st
+result "ibv_devices lists $DEV" "$st"
 
 out=$(ibv_devinfo -d "$DEV" 2>&1) && st=0 || st=$?
 grep -E 'hca_id|transport|state|active_mtu|link_layer' <<<"$out" || true
 [ "$st" -eq 0 ] && grep -q PORT_ACTIVE <<<"$out" && st=0 || st=1
-result "ibv_devinfo -d $DEV: PORT_ACTIVE" $st
+result "ibv_devinfo -d $DEV: PORT_ACTIVE" "$st"
 
 pair pingpong 18515 ibv_rc_pingpong -d "$DEV" -g "$GID" -p 18515 -n 100 && st=0 || st=$?
 grep -h 'bytes in' "$LOG/pingpong.client" 2>/dev/null || true
-result "ibv_rc_pingpong loopback (RC send/recv)" $st
+result "ibv_rc_pingpong loopback (RC send/recv)" "$st"
 
 # -F: don't fail on the CPU-frequency check, which means nothing in a VM.
 pair read_lat 18516 ib_read_lat -d "$DEV" -x "$GID" -s 4096 -n 1000 -F -p 18516 && st=0 || st=$?
 grep -h -A1 '#bytes' "$LOG/read_lat.client" 2>/dev/null || true
-result "ib_read_lat loopback, 4096 B" $st
+result "ib_read_lat loopback, 4096 B" "$st"
 
 pair write_bw 18517 ib_write_bw -d "$DEV" -x "$GID" -s 4096 -n 1000 -F -p 18517 && st=0 || st=$?
 grep -h -A1 '#bytes' "$LOG/write_bw.client" 2>/dev/null || true
-result "ib_write_bw loopback, 4096 B" $st
+result "ib_write_bw loopback, 4096 B" "$st"
 
 out=$(timeout 120 node -e 'console.log(process.version)' 2>&1) && st=0 || st=$?
 echo "node $out"
-result "node runs" $st
+result "node runs" "$st"
 
 echo "self-test: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
