@@ -11,7 +11,7 @@
     "cflags!": ["-fno-exceptions"],
     "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
     "cflags": ["-Wall", "-Wextra", "-fvisibility=hidden"],
-    "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-fvisibility=hidden"],
+    "cflags_cc": ["-std=c++17", "-pthread", "-fexceptions", "-Wall", "-Wextra", "-fvisibility=hidden"],
     "conditions": [
       ["dmem_werror==1", { "cflags": ["-Werror"], "cflags_cc": ["-Werror"] }],
     ],
@@ -19,14 +19,22 @@
   "targets": [
     {
       "target_name": "dmem_core",
+      "libraries": ["-pthread"],
       "sources": [
         "native/core/common/system_error.cc",
         "native/core/uffd/userfaultfd.cc",
         "native/core/uffd/region.cc",
         "native/core/uffd/region_datapath.cc",
         "native/addon/js_errors.cc",
-        "native/addon/region_registry.cc",
+        "native/core/transport/staging.cc",
+        "native/core/transport/fd_passing.cc",
+        "native/core/transport/slab_store.cc",
+        "native/core/transport/node_server.cc",
+        "native/core/transport/remote_session.cc",
+        "native/core/transport/connection.cc",
+        "native/core/transport/connection_datapath.cc",
         "native/addon/region_wrap.cc",
+        "native/addon/transport_wrap.cc",
         "native/addon/core_addon.cc",
       ],
     },

@@ -52,4 +52,10 @@ export const ErrorCodes = {
   uffdRefused: 'ERR_DMEM_UFFD_REFUSED',
   uffdFeature: 'ERR_DMEM_UFFD_FEATURE',
   verbsNotBuilt: 'ERR_DMEM_VERBS_NOT_BUILT',
+  protocol: 'ERR_DMEM_PROTOCOL',
+  auth: 'ERR_DMEM_AUTH',
+  version: 'ERR_DMEM_VERSION',
+  poolExhausted: 'ERR_DMEM_POOL_EXHAUSTED',
+  unknownSlab: 'ERR_DMEM_UNKNOWN_SLAB',
+  nodeLost: 'ERR_DMEM_NODE_LOST',
 } as const;

@@ -23,3 +23,31 @@ export { uffdAccess, resolveUffdAccess, UFFD_ATTEMPTS, type UffdAccess, type Uff
 export { FEATURE_NAMES, type UffdFeatures, type FeatureName } from './uffd/features';
 export { collectInfo, type DmemInfo } from './info';
 export { parseSize, formatBytes } from './util/size';
+export { ControlServer, type ControlServerOptions, type ControlServerStats } from './node/control-server';
+export { MemoryNodeClient, type MemoryNodeClientOptions, type Lease } from './node/control-client';
+export { PROTOCOL_VERSION, type WelcomeMessage } from './node/messages';
+export { MAX_FRAME_BYTES } from './node/frames';
+export type { SlabBackend, SlabGrant, BackendStats, DataEndpoint, TransportKind } from './node/backend';
+export { MemoryNode, type MemoryNodeOptions } from './node/memory-node';
+export { RemoteSession, type RemoteSessionHandle, type RemoteSessionOptions } from './transport/remote-session';
+export { DataConnection } from './transport/data-connection';
+export { StagingBuffer } from './transport/staging-buffer';
+export { CompletionError, completionError } from './transport/completion-error';
+export {
+  OP_STRIDE,
+  OP_KIND,
+  OP_TAG,
+  OP_STAGING_OFFSET,
+  OP_REMOTE_ADDRESS,
+  OP_LENGTH,
+  OP_KEY,
+  OpKind,
+  COMPLETION_STRIDE,
+  COMPLETION_TAG,
+  COMPLETION_STATUS,
+  COMPLETION_BYTES,
+  MAX_OP_BYTES,
+  opBuffer,
+  completionBuffer,
+  setOp,
+} from './transport/layout';

@@ -1,20 +1,22 @@
 /**
  * The `dmem` command line: argument parsing and output only. Every command
  * calls into lib/. Errors print their message and set a non-zero exit code;
- * nothing here calls process.exit() while work may still be running.
+ * nothing here calls process.exit().
  */
 import { parseArgs } from 'node:util';
 import { runInfo } from './info-command';
+import { runServe } from './serve-command';
 
 const USAGE = `usage: dmem <command> [options]
 
 commands:
-  info [--json]    what this machine offers dmem: userfaultfd mode and
-                   features, RDMA devices, memlock limit, hugepages
-  help             this text
+  info [--json]      what this machine offers dmem: userfaultfd mode and
+                     features, RDMA devices, memlock limit, hugepages
+  serve [options]    run a memory node (dmem serve --help)
+  help               this text
 `;
 
-export function main(argv: readonly string[]): number {
+export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   const out = (line: string): void => {
     process.stdout.write(`${line}\n`);
@@ -24,6 +26,8 @@ export function main(argv: readonly string[]): number {
       const { values } = parseArgs({ args: [...rest], options: { json: { type: 'boolean', default: false } } });
       return runInfo(values.json === true, out);
     }
+    case 'serve':
+      return runServe([...rest], out);
     case undefined:
     case 'help':
     case '--help':
@@ -37,11 +41,14 @@ export function main(argv: readonly string[]): number {
 }
 
 export function run(argv: readonly string[]): void {
-  try {
-    process.exitCode = main(argv);
-  } catch (error) {
-    const e = error as Error & { code?: string };
-    process.stderr.write(`dmem: ${e.message}\n`);
-    process.exitCode = e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_DMEM_INVALID_OPTION' ? 2 : 1;
-  }
+  main(argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: Error & { code?: string }) => {
+      process.stderr.write(`dmem: ${error.message}\n`);
+      const usage = error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || error.code === 'ERR_DMEM_INVALID_OPTION' || error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE';
+      process.exitCode = usage ? 2 : 1;
+    },
+  );
 }

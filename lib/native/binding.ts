@@ -53,7 +53,69 @@ export const UffdOpenPath = {
 } as const;
 export type UffdOpenPath = (typeof UffdOpenPath)[keyof typeof UffdOpenPath];
 
+export interface NativeNodeBackendOptions {
+  pool: 'memory' | 'file';
+  file?: string;
+  slabSize: number;
+  slots: number;
+  addressBase: number;
+  tcp: boolean;
+  host?: string;
+  port?: number;
+  unixPath?: string;
+}
+
+export interface NativeNodeBackend {
+  readonly port: number;
+  readonly fileDirect: boolean;
+  openSession(session: number, secret: string): void;
+  closeSession(session: number): void;
+  grant(slot: number, session: number, key: number): number;
+  revoke(slot: number): void;
+  stats(): { reads: number; writes: number; bytesRead: number; bytesWritten: number; refused: number; dataConnections: number };
+  close(): void;
+}
+
+export interface NativeStaging {
+  readonly size: number;
+  view(): ArrayBuffer;
+}
+
+export interface NativeSessionOptions {
+  kind: 0 | 1 | 2;
+  host?: string;
+  port?: number;
+  unixPath?: string;
+  secret: string;
+  slabSize: number;
+  slots: number;
+  addressBase: number;
+  timeoutMs: number;
+}
+
+export interface NativeSession {
+  readonly id: number;
+  readonly lost: boolean;
+  addSlab(slot: number, key: number): void;
+  removeSlab(slot: number): void;
+  markLost(): void;
+  close(): void;
+}
+
+export interface NativeConnection {
+  readonly inflight: number;
+  /** 0, or the errno that broke the connection. */
+  readonly broken: number;
+  post(ops: Float64Array, count: number): number;
+  poll(out: Int32Array, timeoutMs: number): number;
+  close(): void;
+}
+
 export interface CoreBinding {
+  NativeNodeBackend: new (options: NativeNodeBackendOptions) => NativeNodeBackend;
+  NativeStaging: new (bytes: number) => NativeStaging;
+  NativeSession: new (options: NativeSessionOptions | number) => NativeSession;
+  NativeConnection: new (session: number, staging: NativeStaging, maxInflight: number) => NativeConnection;
   setErrorClasses(system: typeof SystemError, dmem: typeof DmemError): void;
   probeUffd(path: UffdOpenPath, userModeOnly: boolean): { features: number; ioctls: bigint };
   pagemapScanAvailable(): boolean;

@@ -10,7 +10,8 @@ namespace dmem::addon {
 struct AddonData {
   Napi::FunctionReference system_error;  // SystemError(message, code, errno, syscall)
   Napi::FunctionReference dmem_error;    // DmemError(message, code)
-  Napi::FunctionReference region_class;  // NativeRegion
+  Napi::FunctionReference region_class;   // NativeRegion
+  Napi::FunctionReference staging_class;  // NativeStaging
 };
 
 inline AddonData* addon_data(Napi::Env env) {

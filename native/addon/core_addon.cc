@@ -3,6 +3,7 @@
 
 #include "addon/js_errors.h"
 #include "addon/region_wrap.h"
+#include "addon/transport_wrap.h"
 #include "uffd/kernel_compat.h"
 #include "uffd/userfaultfd.h"
 
@@ -70,6 +71,7 @@ Napi::Object init_module(Napi::Env env, Napi::Object exports) {
   exports.Set("attachRegion", Napi::Function::New(env, attach_region));
   exports.Set("constants", kernel_constants(env));
   RegionWrap::define(env, exports);
+  define_transport(env, exports);
   return exports;
 }
 

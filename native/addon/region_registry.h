@@ -1,18 +1,22 @@
-// Process-wide table of live regions, so that a worker thread can attach to a
-// region created in another thread by its small integer id. Entries are weak:
-// the registry never keeps a region alive; the owner's close() removes it.
+// Regions by id, for attachRegion in other threads.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 
+#include "addon/handle_registry.h"
 #include "uffd/region.h"
 
 namespace dmem::addon {
 
-uint32_t register_region(const std::shared_ptr<RegionCore>& core);
-void unregister_region(uint32_t id);
+inline uint32_t register_region(const std::shared_ptr<RegionCore>& core) {
+  return HandleRegistry<RegionCore>::instance().add(core);
+}
+inline void unregister_region(uint32_t id) { HandleRegistry<RegionCore>::instance().remove(id); }
 // The region with this id, or nullptr when it is closed or never existed.
-std::shared_ptr<RegionCore> find_region(uint32_t id);
+inline std::shared_ptr<RegionCore> find_region(uint32_t id) {
+  std::shared_ptr<RegionCore> core = HandleRegistry<RegionCore>::instance().find(id);
+  return core != nullptr && !core->closed() ? core : nullptr;
+}
 
 }  // namespace dmem::addon

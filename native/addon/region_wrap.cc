@@ -5,6 +5,7 @@
 #include <string>
 
 #include "addon/addon_data.h"
+#include "addon/args.h"
 #include "addon/js_errors.h"
 #include "addon/region_registry.h"
 #include "uffd/userfaultfd.h"
@@ -14,50 +15,6 @@ namespace dmem::addon {
 namespace {
 
 constexpr size_t kPage = 4096;
-
-struct Bytes {
-  uint8_t* data;
-  size_t length;
-};
-
-// The bytes of an ArrayBuffer, typed array or DataView, without copying.
-Bytes bytes_of(Napi::Env env, const Napi::Value& value, const char* operation) {
-  if (value.IsArrayBuffer()) {
-    Napi::ArrayBuffer buffer = value.As<Napi::ArrayBuffer>();
-    return {static_cast<uint8_t*>(buffer.Data()), buffer.ByteLength()};
-  }
-  void* data = nullptr;
-  size_t length = 0;
-  if (value.IsTypedArray()) {
-    napi_typedarray_type type;
-    size_t element_count = 0;
-    NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, value, &type, &element_count, &data,
-                                                       nullptr, nullptr),
-                         Bytes{});
-    length = Napi::TypedArray(env, value).ByteLength();
-    return {static_cast<uint8_t*>(data), length};
-  }
-  if (value.IsDataView()) {
-    NAPI_THROW_IF_FAILED(env, napi_get_dataview_info(env, value, &length, &data, nullptr, nullptr),
-                         Bytes{});
-    return {static_cast<uint8_t*>(data), length};
-  }
-  throw Napi::TypeError::New(env, std::string(operation) +
-                                      ": expected an ArrayBuffer or typed array for the buffer");
-}
-
-size_t to_size(Napi::Env env, const Napi::Value& value, const char* what, const char* operation) {
-  if (!value.IsNumber()) {
-    throw Napi::TypeError::New(env, std::string(operation) + ": " + what + " must be a number");
-  }
-  double number = value.As<Napi::Number>().DoubleValue();
-  if (!(number >= 0) || number > 9007199254740991.0 || number != static_cast<double>(static_cast<uint64_t>(number))) {
-    throw Napi::RangeError::New(env, std::string(operation) + ": " + what +
-                                         " must be a non-negative integer, got " +
-                                         Napi::Value(value).ToString().Utf8Value());
-  }
-  return static_cast<size_t>(number);
-}
 
 // A slice [offset, offset+length) of a caller's buffer, bounds-checked.
 uint8_t* buffer_slice(Napi::Env env, const Napi::CallbackInfo& info, size_t index, size_t length,

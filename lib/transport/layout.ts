@@ -1,0 +1,55 @@
+/**
+ * Layout of the caller-owned arrays a DataConnection works on. The pager's
+ * lanes fill these in place: no object per operation.
+ *
+ * Operations: Float64Array, OP_STRIDE doubles each (addresses are exact
+ * below 2^53).
+ * Completions: Int32Array, COMPLETION_STRIDE ints each.
+ */
+export const OP_STRIDE = 6;
+export const OP_KIND = 0;
+export const OP_TAG = 1;
+export const OP_STAGING_OFFSET = 2;
+export const OP_REMOTE_ADDRESS = 3;
+export const OP_LENGTH = 4;
+export const OP_KEY = 5;
+
+export const OpKind = { read: 0, write: 1 } as const;
+export type OpKind = (typeof OpKind)[keyof typeof OpKind];
+
+export const COMPLETION_STRIDE = 3;
+export const COMPLETION_TAG = 0;
+/** 0, or an errno value (see completionError). */
+export const COMPLETION_STATUS = 1;
+export const COMPLETION_BYTES = 2;
+
+/** One request moves at most this many bytes (native/core/transport/wire.h). */
+export const MAX_OP_BYTES = 1 << 20;
+
+export function opBuffer(maxOps: number): Float64Array {
+  return new Float64Array(maxOps * OP_STRIDE);
+}
+
+export function completionBuffer(maxCompletions: number): Int32Array {
+  return new Int32Array(maxCompletions * COMPLETION_STRIDE);
+}
+
+/** Writes operation `i` of `ops`. */
+export function setOp(
+  ops: Float64Array,
+  i: number,
+  kind: OpKind,
+  tag: number,
+  stagingOffset: number,
+  remoteAddress: number,
+  length: number,
+  key: number,
+): void {
+  const at = i * OP_STRIDE;
+  ops[at + OP_KIND] = kind;
+  ops[at + OP_TAG] = tag;
+  ops[at + OP_STAGING_OFFSET] = stagingOffset;
+  ops[at + OP_REMOTE_ADDRESS] = remoteAddress;
+  ops[at + OP_LENGTH] = length;
+  ops[at + OP_KEY] = key;
+}
