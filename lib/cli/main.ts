@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { runInfo } from './info-command';
 import { runServe } from './serve-command';
+import { runBench } from './bench-command';
 
 const USAGE = `usage: dmem <command> [options]
 
@@ -13,6 +14,8 @@ commands:
   info [--json]      what this machine offers dmem: userfaultfd mode and
                      features, RDMA devices, memlock limit, hugepages
   serve [options]    run a memory node (dmem serve --help)
+  bench transport    data-path latency and throughput per transport,
+                     against a raw socket baseline (dmem bench --help)
   help               this text
 `;
 
@@ -28,6 +31,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     case 'serve':
       return runServe([...rest], out);
+    case 'bench':
+      return runBench([...rest], out);
     case undefined:
     case 'help':
     case '--help':

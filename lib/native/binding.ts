@@ -111,7 +111,20 @@ export interface NativeConnection {
   close(): void;
 }
 
+export interface NativeRawServer {
+  readonly port: number;
+  close(): void;
+}
+
+export interface NativeRawClient {
+  /** Runs latUs.length request/responses; fills latUs (µs); returns elapsed ns. */
+  run(size: number, inflight: number, latUs: Float64Array): number;
+  close(): void;
+}
+
 export interface CoreBinding {
+  NativeRawServer: new (host: string, port: number) => NativeRawServer;
+  NativeRawClient: new (host: string, port: number) => NativeRawClient;
   NativeNodeBackend: new (options: NativeNodeBackendOptions) => NativeNodeBackend;
   NativeStaging: new (bytes: number) => NativeStaging;
   NativeSession: new (options: NativeSessionOptions | number) => NativeSession;

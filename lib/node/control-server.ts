@@ -276,7 +276,12 @@ export class ControlServer {
         this.#protocolError(connection, (parseError as Error).message);
         return;
       }
-      this.#onMessage(connection, message);
+      try {
+        this.#onMessage(connection, message);
+      } catch (failure) {
+        this.#internalError(connection, message.type, failure);
+        return;
+      }
     }
     if (error !== undefined && !connection.closing) this.#protocolError(connection, error.message);
   }
@@ -448,6 +453,16 @@ export class ControlServer {
     this.#closeConnection(connection);
   }
 
+  /** A safety net: a backend call that threw where none was expected costs this connection, not the node. */
+  #internalError(connection: Connection, what: string, failure: unknown): void {
+    const message = `memory node failed while handling ${what}: ${messageOf(failure)}`;
+    this.#send(connection, { type: 'error', code: backendErrorCode(failure), message });
+    const session = connection.session;
+    if (session !== undefined) this.#endSession(session);
+    this.#log(`client ${connection.remote}${session === undefined ? '' : ` session ${session.id}`}: ${message}`);
+    this.#closeConnection(connection);
+  }
+
   #refuse(connection: Connection, code: string, message: string): void {
     this.#send(connection, { type: 'error', code, message });
     this.#log(`client ${connection.remote} refused: ${message}`);
@@ -491,8 +506,10 @@ export class ControlServer {
   #send(connection: Connection, message: ServerMessage): void {
     const socket = connection.socket;
     if (connection.closing || socket.destroyed || !socket.writable) return;
+    // Throws only for a frame over MAX_FRAME_BYTES: a bug here, reported by #internalError.
+    const frame = encodeFrame(message);
     // A peer that stops reading its replies stops being read: its requests pile up on its side.
-    if (!socket.write(encodeFrame(message)) && !socket.isPaused()) {
+    if (!socket.write(frame) && !socket.isPaused()) {
       socket.pause();
       socket.once('drain', () => socket.resume());
     }

@@ -72,6 +72,7 @@ Napi::Object init_module(Napi::Env env, Napi::Object exports) {
   exports.Set("constants", kernel_constants(env));
   RegionWrap::define(env, exports);
   define_transport(env, exports);
+  define_bench(env, exports);
   return exports;
 }
 

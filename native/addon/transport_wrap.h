@@ -85,5 +85,6 @@ class ConnectionWrap : public Napi::ObjectWrap<ConnectionWrap> {
 };
 
 void define_transport(Napi::Env env, Napi::Object exports);
+void define_bench(Napi::Env env, Napi::Object exports);
 
 }  // namespace dmem::addon

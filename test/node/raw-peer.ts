@@ -38,6 +38,8 @@ export class RawPeer {
   badServerBytes: string | undefined;
   closed = false;
   readonly #decoder = new FrameDecoder(SERVER_MESSAGE_TYPES);
+  /** Called on every arrival or close, so waits need no polling. */
+  readonly #onChange = new Set<() => void>();
 
   private constructor(socket: net.Socket) {
     this.socket = socket;
@@ -45,11 +47,35 @@ export class RawPeer {
       const { frames, error } = this.#decoder.push(chunk);
       this.frames.push(...(frames as Received[]));
       if (error !== undefined) this.badServerBytes ??= error.message;
+      this.#changed();
     });
     // Resets are expected: the server may close on us mid-write.
     socket.on('error', () => {});
     socket.on('close', () => {
       this.closed = true;
+      this.#changed();
+    });
+  }
+
+  #changed(): void {
+    for (const listener of [...this.#onChange]) listener();
+  }
+
+  /** Resolves when `condition` holds, checked on each arrival; fails after `limitMs` instead of hanging. */
+  until(condition: () => boolean, what: string, limitMs = 5000): Promise<void> {
+    if (condition()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!condition()) return;
+        clearTimeout(timer);
+        this.#onChange.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.#onChange.delete(check);
+        reject(new Error(`gave up after ${limitMs} ms waiting for ${what}; received ${JSON.stringify(this.frames)}`));
+      }, limitMs);
+      this.#onChange.add(check);
     });
   }
 
@@ -86,12 +112,12 @@ export class RawPeer {
   }
 
   async waitForFrame(predicate: (frame: Received) => boolean, what: string): Promise<Received> {
-    await waitFor(() => this.frames.some(predicate), what);
+    await this.until(() => this.frames.some(predicate), what);
     return this.frames.find(predicate) as Received;
   }
 
-  async waitClosed(what = 'the server to close the connection'): Promise<void> {
-    await waitFor(() => this.closed, what);
+  waitClosed(what = 'the server to close the connection'): Promise<void> {
+    return this.until(() => this.closed, what);
   }
 
   destroy(): void {
