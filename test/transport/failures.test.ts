@@ -137,6 +137,9 @@ describe('stalls and refusals', () => {
     cleanup.push(() => conn.close());
     expect(oneOp(conn, OpKind.write, lease.address, lease.key)).toBe('ok');
     serve.child.kill('SIGSTOP');
+    // kill() returns before the signal lands: wait until the process is stopped.
+    const state = (): string => fs.readFileSync(`/proc/${serve.child.pid}/stat`, 'utf8').split(') ')[1][0];
+    await eventually(() => state() === 'T', 'the memory node is stopped');
     expect(oneOp(conn, OpKind.read, lease.address, lease.key, 100)).toBe('ETIMEDOUT');
     expect(() => oneOp(conn, OpKind.read, lease.address, lease.key)).toThrow(/ETIMEDOUT|broken/);
     serve.child.kill('SIGCONT');
