@@ -27,6 +27,7 @@ export interface NativeRegion {
   continue(offset: number, length: number, writeProtect: boolean): number;
   zeropage(offset: number, length: number): number;
   wake(offset: number, length: number): void;
+  poison(offset: number, length: number): number;
   writeProtect(offset: number, length: number, protect: boolean, wake: boolean): void;
   readEvents(out: Float64Array, timeoutMs: number): number;
   pread(offset: number, dst: ArrayBuffer | ArrayBufferView, dstOffset: number, length: number): number;

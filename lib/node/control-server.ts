@@ -41,7 +41,7 @@ export interface ControlServerOptions {
   port?: number;
   /** When set, hello must carry the same token. */
   token?: string;
-  /** How often clients are told to send a heartbeat. Default 1000. */
+  /** How often clients are told to send a heartbeat. Default 1000, or leaseTimeoutMs / 4 if less. */
   heartbeatMs?: number;
   /** How long a silent or disconnected session keeps its slabs. Default 10000. */
   leaseTimeoutMs?: number;
@@ -69,8 +69,6 @@ export interface ControlServerStats {
 interface Session {
   readonly id: number;
   readonly slots: Set<number>;
-  /** Undefined once the control socket has closed. */
-  connection: Connection | undefined;
   expiryTimer: NodeJS.Timeout | undefined;
   ended: boolean;
 }
@@ -96,12 +94,7 @@ const AUTH_MESSAGE = "wrong or missing token: pass --token or set DMEM_TOKEN to 
 
 export class ControlServer {
   readonly #backend: SlabBackend;
-  readonly #host: string;
-  readonly #port: number;
-  readonly #token: string | undefined;
-  readonly #heartbeatMs: number;
-  readonly #leaseTimeoutMs: number;
-  readonly #helloTimeoutMs: number;
+  readonly #config: ServerConfig;
   readonly #log: (line: string) => void;
   #nodeId: string | undefined;
 
@@ -117,64 +110,40 @@ export class ControlServer {
   #expiredSessions = 0;
   #protocolErrors = 0;
   #framesReceived = 0;
+  #listenPromise: Promise<{ host: string; port: number }> | undefined;
   #listening: { host: string; port: number } | undefined;
   #closePromise: Promise<void> | undefined;
 
   constructor(options: ControlServerOptions) {
-    if (typeof options !== 'object' || options === null) {
-      throw new OptionError('options', 'expected an object with at least { backend }');
-    }
-    const { backend } = options;
-    if (typeof backend !== 'object' || backend === null || typeof backend.grant !== 'function') {
-      throw new OptionError('backend', 'expected a SlabBackend (see lib/node/backend.ts)');
-    }
-    if (!Number.isSafeInteger(backend.slots) || backend.slots < 0) {
-      throw new OptionError('backend', `backend.slots must be a non-negative integer, got ${String(backend.slots)}`);
-    }
-    this.#backend = backend;
-    this.#host = options.host ?? '127.0.0.1';
-    if (typeof this.#host !== 'string' || this.#host === '') {
-      throw new OptionError('host', `expected a host name or address, got ${String(options.host)}`);
-    }
-    this.#port = integerOption('port', options.port, 0, 0, 65535);
-    if (options.token !== undefined && (typeof options.token !== 'string' || options.token === '')) {
-      throw new OptionError('token', 'expected a non-empty string, or no token for an open memory node');
-    }
-    this.#token = options.token;
-    this.#heartbeatMs = integerOption('heartbeatMs', options.heartbeatMs, 1000, 1, 2 ** 31 - 1);
-    this.#leaseTimeoutMs = integerOption('leaseTimeoutMs', options.leaseTimeoutMs, 10_000, 1, 2 ** 31 - 1);
-    if (this.#leaseTimeoutMs <= this.#heartbeatMs) {
-      throw new OptionError(
-        'leaseTimeoutMs',
-        `must exceed heartbeatMs (${this.#heartbeatMs}), or every session expires between heartbeats; ` +
-          `got ${this.#leaseTimeoutMs} (a few heartbeats, e.g. 10x, is usual)`,
-      );
-    }
-    this.#helloTimeoutMs = integerOption('helloTimeoutMs', options.helloTimeoutMs, 5000, 1, 2 ** 31 - 1);
-    if (options.nodeId !== undefined && typeof options.nodeId !== 'string') {
-      throw new OptionError('nodeId', 'expected a string');
-    }
+    this.#config = checkOptions(options);
+    this.#backend = options.backend;
     this.#nodeId = options.nodeId;
     this.#log = options.log ?? (() => {});
-    this.#slotOwner = new Array<number | undefined>(backend.slots).fill(undefined);
+    this.#slotOwner = new Array<number | undefined>(this.#backend.slots).fill(undefined);
     this.#server = net.createServer((socket) => this.#onConnection(socket));
-    // After listen() succeeds, a server error (rare: EMFILE on accept) must not crash the node.
-    this.#server.on('error', (error) => this.#log(`control server error: ${error.message}`));
   }
 
-  /** Starts accepting control connections; resolves with the bound address. */
+  /** Starts accepting control connections; resolves with the bound address. Safe to call again. */
   listen(): Promise<{ host: string; port: number }> {
     if (this.#closePromise !== undefined) {
       return Promise.reject(new DmemError('ControlServer is closed: create a new one', ErrorCodes.closed));
     }
-    if (this.#listening !== undefined) return Promise.resolve({ ...this.#listening });
+    this.#listenPromise ??= this.#listenOnce().catch((error: unknown) => {
+      this.#listenPromise = undefined; // e.g. EADDRINUSE: the caller may free the port and retry
+      throw error;
+    });
+    return this.#listenPromise.then((address) => ({ ...address }));
+  }
+
+  #listenOnce(): Promise<{ host: string; port: number }> {
+    const { host, port } = this.#config;
     return new Promise((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException) => {
-        reject(listenError(error, this.#host, this.#port));
-      };
+      const onError = (error: NodeJS.ErrnoException) => reject(listenError(error, host, port));
       this.#server.once('error', onError);
-      this.#server.listen(this.#port, this.#host, () => {
+      this.#server.listen(port, host, () => {
         this.#server.off('error', onError);
+        // From now on a server error (rare: EMFILE on accept) is logged, never a crash.
+        this.#server.on('error', (error) => this.#log(`control server error: ${error.message}`));
         if (this.#closePromise !== undefined) {
           // close() ran while the socket was being bound: undo the bind.
           this.#server.close();
@@ -184,7 +153,7 @@ export class ControlServer {
         const bound = this.#server.address() as net.AddressInfo;
         this.#listening = { host: bound.address, port: bound.port };
         this.#nodeId ??= `${os.hostname()}:${bound.port}`;
-        resolve({ ...this.#listening });
+        resolve(this.#listening);
       });
     });
   }
@@ -250,8 +219,8 @@ export class ControlServer {
     };
     this.#connections.add(connection);
     connection.helloTimer = setTimeout(
-      () => this.#protocolError(connection, `no hello within ${this.#helloTimeoutMs} ms of connecting`),
-      this.#helloTimeoutMs,
+      () => this.#protocolError(connection, `no hello within ${this.#config.helloTimeoutMs} ms of connecting`),
+      this.#config.helloTimeoutMs,
     ).unref();
     socket.on('data', (chunk: Buffer) => this.#onData(connection, chunk));
     // ECONNRESET and friends: remember for the disconnect line; 'close' follows.
@@ -336,7 +305,7 @@ export class ControlServer {
       );
       return;
     }
-    if (this.#token !== undefined && !tokensMatch(this.#token, hello.token)) {
+    if (this.#config.token !== undefined && !tokensMatch(this.#config.token, hello.token)) {
       this.#refuse(connection, ErrorCodes.auth, AUTH_MESSAGE);
       return;
     }
@@ -348,16 +317,10 @@ export class ControlServer {
       this.#refuse(connection, backendErrorCode(error), `memory node could not open a session: ${messageOf(error)}`);
       return;
     }
-    const session: Session = {
-      id,
-      slots: new Set(),
-      connection,
-      expiryTimer: undefined,
-      ended: false,
-    };
+    const session: Session = { id, slots: new Set(), expiryTimer: undefined, ended: false };
     this.#sessions.set(id, session);
     connection.session = session;
-    connection.idleTimer = setTimeout(() => this.#onIdle(connection), this.#leaseTimeoutMs).unref();
+    connection.idleTimer = setTimeout(() => this.#onIdle(connection), this.#config.leaseTimeoutMs).unref();
     this.#send(connection, {
       type: 'welcome',
       version: PROTOCOL_VERSION,
@@ -369,8 +332,8 @@ export class ControlServer {
       slabSize: this.#backend.slabSize,
       addressBase: this.#backend.addressBase,
       poolBytes: this.#backend.slots * this.#backend.slabSize,
-      heartbeatMs: this.#heartbeatMs,
-      leaseTimeoutMs: this.#leaseTimeoutMs,
+      heartbeatMs: this.#config.heartbeatMs,
+      leaseTimeoutMs: this.#config.leaseTimeoutMs,
     });
     const name = hello.client === undefined ? '' : ` (client ${JSON.stringify(hello.client)})`;
     this.#log(`client ${connection.remote} session ${id} connected${name}`);
@@ -406,7 +369,14 @@ export class ControlServer {
     this.#lowestFreeHint = slot + 1;
     this.#leases++;
     session.slots.add(slot);
-    this.#send(connection, { type: 'leased', id, slabId: slot, ...grant });
+    this.#send(connection, {
+      type: 'leased',
+      id,
+      slabId: slot,
+      address: grant.address,
+      length: grant.length,
+      key: grant.key,
+    });
     this.#log(
       `session ${session.id} leased slab ${slot} (${formatBytes(grant.length)} at 0x${grant.address.toString(16)})`,
     );
@@ -472,7 +442,7 @@ export class ControlServer {
   #onIdle(connection: Connection): void {
     const session = connection.session;
     if (session === undefined || session.ended || connection.closing) return;
-    this.#expireSession(session, `nothing received for ${this.#leaseTimeoutMs} ms`);
+    this.#expireSession(session, `nothing received for ${this.#config.leaseTimeoutMs} ms`);
     this.#closeConnection(connection);
   }
 
@@ -482,15 +452,14 @@ export class ControlServer {
     clearConnectionTimers(connection);
     const session = connection.session;
     if (session === undefined || session.ended) return;
-    session.connection = undefined;
     const why = connection.socketError === undefined ? '' : ` (${messageOf(connection.socketError)})`;
     this.#log(
       `session ${session.id} disconnected without bye${why}; ` +
-        `its ${plural(session.slots.size, 'slab')} expire in ${this.#leaseTimeoutMs} ms`,
+        `its ${plural(session.slots.size, 'slab')} expire in ${this.#config.leaseTimeoutMs} ms`,
     );
     session.expiryTimer = setTimeout(
       () => this.#expireSession(session, 'control connection closed without bye'),
-      this.#leaseTimeoutMs,
+      this.#config.leaseTimeoutMs,
     ).unref();
   }
 
@@ -565,6 +534,57 @@ export class ControlServer {
 }
 
 // ---- helpers ------------------------------------------------------------------
+
+interface ServerConfig {
+  host: string;
+  port: number;
+  token: string | undefined;
+  heartbeatMs: number;
+  leaseTimeoutMs: number;
+  helloTimeoutMs: number;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function checkOptions(options: ControlServerOptions): ServerConfig {
+  if (typeof options !== 'object' || options === null) {
+    throw new OptionError('options', 'expected an object with at least { backend }');
+  }
+  const { backend, host = '127.0.0.1', token, nodeId } = options;
+  if (typeof backend !== 'object' || backend === null || typeof backend.grant !== 'function') {
+    throw new OptionError('backend', 'expected a SlabBackend (see lib/node/backend.ts)');
+  }
+  if (!Number.isSafeInteger(backend.slots) || backend.slots < 0) {
+    throw new OptionError('backend', `backend.slots must be a non-negative integer, got ${String(backend.slots)}`);
+  }
+  if (typeof host !== 'string' || host === '') {
+    throw new OptionError('host', `expected a host name or address, got ${String(host)}`);
+  }
+  if (token !== undefined && (typeof token !== 'string' || token === '')) {
+    throw new OptionError('token', 'expected a non-empty string, or no token for an open memory node');
+  }
+  if (nodeId !== undefined && typeof nodeId !== 'string') throw new OptionError('nodeId', 'expected a string');
+  const leaseTimeoutMs = integerOption('leaseTimeoutMs', options.leaseTimeoutMs, 10_000, 2, MAX_TIMER_MS);
+  // Unless told otherwise, a session gets at least four heartbeats per lease timeout.
+  const heartbeatDefault = Math.min(1000, Math.max(1, Math.floor(leaseTimeoutMs / 4)));
+  const heartbeatMs = integerOption('heartbeatMs', options.heartbeatMs, heartbeatDefault, 1, MAX_TIMER_MS);
+  if (leaseTimeoutMs <= heartbeatMs) {
+    throw new OptionError(
+      'leaseTimeoutMs',
+      `must exceed heartbeatMs (${heartbeatMs}), or every session expires between heartbeats; ` +
+        `got ${leaseTimeoutMs} (several heartbeats per timeout, e.g. 10, is usual)`,
+    );
+  }
+  return {
+    host,
+    port: integerOption('port', options.port, 0, 0, 65535),
+    token,
+    heartbeatMs,
+    leaseTimeoutMs,
+    helloTimeoutMs: integerOption('helloTimeoutMs', options.helloTimeoutMs, 5000, 1, MAX_TIMER_MS),
+  };
+}
+
 
 function integerOption(name: string, value: unknown, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;

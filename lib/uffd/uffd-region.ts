@@ -178,6 +178,10 @@ export class UffdRegion {
   wake(offset: number, length: number): void {
     this.#native.wake(offset, length);
   }
+  /** UFFDIO_POISON (Linux 6.6): threads faulting on the range get SIGBUS. Returns pages poisoned. */
+  poison(offset: number, length: number): number {
+    return this.#native.poison(offset, length);
+  }
   /** UFFDIO_WRITEPROTECT: protect (true) or unprotect (false); unprotecting wakes by default. */
   writeProtect(offset: number, length: number, protect: boolean, wake = !protect): void {
     this.#native.writeProtect(offset, length, protect, wake);

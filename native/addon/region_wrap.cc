@@ -60,6 +60,7 @@ void RegionWrap::define(Napi::Env env, Napi::Object exports) {
           InstanceMethod<&RegionWrap::continue_range>("continue"),
           InstanceMethod<&RegionWrap::zeropage>("zeropage"),
           InstanceMethod<&RegionWrap::wake>("wake"),
+          InstanceMethod<&RegionWrap::poison>("poison"),
           InstanceMethod<&RegionWrap::write_protect>("writeProtect"),
           InstanceMethod<&RegionWrap::read_events>("readEvents"),
           InstanceMethod<&RegionWrap::pread>("pread"),
@@ -211,6 +212,17 @@ Napi::Value RegionWrap::wake(const Napi::CallbackInfo& info) {
   check_result(env, core_->wake(offset, length), "ioctl",
                "UFFDIO_WAKE at offset " + std::to_string(offset));
   return env.Undefined();
+}
+
+// poison(offset, length) -> pages poisoned
+Napi::Value RegionWrap::poison(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t length = 0;
+  size_t offset = checked_range(env, info[0], info[1], "poison", &length);
+  long rc = core_->poison(offset, length);
+  return Napi::Number::New(env, static_cast<double>(check_result(
+                                    env, rc, "ioctl", "UFFDIO_POISON at offset " + std::to_string(offset) +
+                                                          " (needs Linux >= 6.6)")));
 }
 
 // writeProtect(offset, length, protect, wake)

@@ -36,6 +36,7 @@ class RegionWrap : public Napi::ObjectWrap<RegionWrap> {
   Napi::Value continue_range(const Napi::CallbackInfo& info);
   Napi::Value zeropage(const Napi::CallbackInfo& info);
   Napi::Value wake(const Napi::CallbackInfo& info);
+  Napi::Value poison(const Napi::CallbackInfo& info);
   Napi::Value write_protect(const Napi::CallbackInfo& info);
   Napi::Value read_events(const Napi::CallbackInfo& info);
   Napi::Value pread(const Napi::CallbackInfo& info);

@@ -15,6 +15,7 @@ import {
 } from '../../dist/index.js';
 import { encodeFrame, FrameDecoder } from '../../dist/node/frames.js';
 import { CLIENT_MESSAGE_TYPES } from '../../dist/node/messages.js';
+import { NativeSlabBackend } from '../../dist/node/native-backend.js';
 import { RecordingBackend } from '../helpers/recording-backend';
 import { rawFrame, RawPeer, waitFor } from './raw-peer';
 
@@ -22,8 +23,11 @@ const SLAB = 65536;
 const AUTH_MESSAGE = "wrong or missing token: pass --token or set DMEM_TOKEN to the memory node's token";
 
 /** The one place that picks the backend: swap in `new RecordingBackend({ inner })` to run against another. */
+// The real native backend (memfd slabs, tcp data listener), recorded.
 function makeBackend(slots: number): RecordingBackend {
-  return new RecordingBackend({ slots, slabSize: SLAB });
+  const inner = new NativeSlabBackend({ transport: 'tcp', poolBytes: slots * SLAB, slabSize: SLAB, host: '127.0.0.1' });
+  cleanups.push(() => inner.close());
+  return new RecordingBackend({ inner });
 }
 
 const cleanups: (() => unknown)[] = [];
@@ -334,6 +338,11 @@ describe('refusals', () => {
     expect(
       (await rejection(MemoryNodeClient.connect({ host: '127.0.0.1', port: 1, timeoutMs: 0 }))).message,
     ).toMatch(/^timeoutMs: /);
+  });
+
+  it('heartbeatMs defaults to a quarter of a short leaseTimeoutMs', async () => {
+    const { port } = await startServer({ leaseTimeoutMs: 200 });
+    expect((await connect(port)).welcome).toMatchObject({ heartbeatMs: 50, leaseTimeoutMs: 200 });
   });
 
   it('a port in use is reported with its code and the fix', async () => {

@@ -28,6 +28,16 @@
 #define UFFDIO_CONTINUE_MODE_WP ((__u64)1 << 1)
 #endif
 
+// UFFDIO_POISON (Linux 6.6): the next access to the range raises SIGBUS.
+namespace dmem::compat {
+struct UffdioPoison {
+  struct uffdio_range range;
+  __u64 mode;
+  __s64 updated;
+};
+constexpr unsigned long kUffdioPoison = _IOWR(UFFDIO, 0x08, UffdioPoison);
+}  // namespace dmem::compat
+
 // PAGEMAP_SCAN (Linux 6.7, <linux/fs.h>), under our own names so that newer
 // headers that define the same structs do not clash. Same layout, same ioctl.
 namespace dmem::compat {

@@ -66,6 +66,9 @@ class RegionCore {
   // UFFDIO_ZEROPAGE; same skipping. Returns pages installed.
   long zeropage(size_t offset, size_t len) noexcept;
   int wake(size_t offset, size_t len) noexcept;
+  // UFFDIO_POISON: resolve faults on the range with SIGBUS (a page that can
+  // no longer be fetched). Returns pages poisoned.
+  long poison(size_t offset, size_t len) noexcept;
   int write_protect(size_t offset, size_t len, bool protect, bool wake_after) noexcept;
   // Block until fault events arrive, `timeout_ms` passes (-1: forever) or the
   // region is closed (-ECANCELED). Fills `out` (max_events * kEventStride).

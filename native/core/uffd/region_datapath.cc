@@ -109,6 +109,14 @@ long RegionCore::zeropage(size_t offset, size_t len) noexcept {
   return fill_range(UFFDIO_ZEROPAGE, offset, nullptr, len, 0);
 }
 
+long RegionCore::poison(size_t offset, size_t len) noexcept {
+  compat::UffdioPoison op = {};
+  op.range.start = reinterpret_cast<uint64_t>(base()) + offset;
+  op.range.len = len;
+  if (::ioctl(uffd_.get(), compat::kUffdioPoison, &op) < 0) return op.updated > 0 ? op.updated / kPage : -errno;
+  return static_cast<long>(len / kPage);
+}
+
 int RegionCore::wake(size_t offset, size_t len) noexcept {
   struct uffdio_range range = {reinterpret_cast<uint64_t>(base()) + offset, len};
   return ::ioctl(uffd_.get(), UFFDIO_WAKE, &range) < 0 ? -errno : 0;
