@@ -51,3 +51,6 @@ export {
   completionBuffer,
   setOp,
 } from './transport/layout';
+export { createRegion, attachRegion, Region, type RegionHandle } from './region/region';
+export type { RegionOptions, RemoteEndpoint } from './region/options';
+export type { RegionStats, LaneStats } from './region/stats';

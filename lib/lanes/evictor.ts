@@ -1,0 +1,261 @@
+/**
+ * The reclaimer's mechanism: choosing victims with CLOCK (or FIFO) and
+ * evicting them in batches, in an order that loses no concurrent write:
+ *
+ *   1. claim      RESIDENT/PREFETCHED → EVICTING (compare-exchange); from now
+ *                 on a fault on the page waits for the eviction to finish
+ *   2. zap        MADV_DONTNEED over contiguous runs: no thread can write the
+ *                 page any more without faulting
+ *   3. write back read the dirty pages from the page cache, RDMA/TCP WRITE
+ *                 them to the memory node, wait for the completions
+ *   4. punch      PUNCH_HOLE frees the memory; state → REMOTE (or ZERO when
+ *                 the memory node never had the page and it is clean)
+ *
+ * Dirty means FLAG_DIRTY (set by write and WP faults) — or every mapped page
+ * when writes are not tracked. Copy-then-punch lost writes in a race test;
+ * zap-first loses none (shared/DESIGN.md).
+ *
+ * Reference bits are emulated: a referenced RESIDENT page met by the CLOCK
+ * hand loses FLAG_REF and is zapped (in batches of at least ZAP_BATCH pages,
+ * each call shoots down TLBs), so that its next touch raises a MINOR fault
+ * that sets FLAG_REF again. PREFETCHED pages never touched go first.
+ */
+import { DataConnection } from '../transport/data-connection';
+import { StagingBuffer } from '../transport/staging-buffer';
+import { COMPLETION_STATUS, COMPLETION_STRIDE, OpKind, completionBuffer, opBuffer, setOp } from '../transport/layout';
+import { completionError } from '../transport/completion-error';
+import { UffdRegion } from '../uffd/uffd-region';
+import { recordProbe } from '../paging/elastic-block';
+import {
+  CTL_BUDGET_PAGES,
+  CTL_FAILED,
+  CTL_FREED_SEQ,
+  CTL_LOCAL_PAGES,
+  CTL_SETTLED_SEQ,
+  CTL_STOP,
+  FLAG_DIRTY,
+  FLAG_PROBE,
+  FLAG_REF,
+  FLAG_REMOTE_VALID,
+  MAX_BLOCK_SHIFT,
+  PAGE_SIZE,
+  RECLAIM_BATCHES,
+  RECLAIM_BYTES_WRITTEN,
+  RECLAIM_EVICTED_CLEAN,
+  RECLAIM_EVICTED_DIRTY,
+  RECLAIM_PREFETCH_WASTE,
+  RECLAIM_SWEEPS,
+  RECLAIM_ZAP_CALLS,
+  RECLAIM_ZAPPED_PAGES,
+} from '../paging/layout';
+import { PageState } from '../paging/page-state';
+import { RemoteMap } from '../paging/remote-map';
+import type { PagerConfig } from './lane-init';
+
+export const EVICT_BATCH = 256;
+export const ZAP_BATCH = 64;
+const MAX_RUN = 1 << MAX_BLOCK_SHIFT;
+
+export class Evictor {
+  readonly #region: UffdRegion;
+  readonly #states: Uint8Array;
+  readonly #flags: Uint8Array;
+  readonly #chunks: Int32Array;
+  readonly #control: Int32Array;
+  readonly #stats: Float64Array;
+  readonly #pages: number;
+  readonly #clock: boolean;
+  readonly #alwaysDirty: boolean;
+  readonly #remote: RemoteMap;
+  readonly #staging: StagingBuffer;
+  readonly #stagingView: ArrayBuffer;
+  readonly #connection: DataConnection;
+  readonly #victims = new Int32Array(EVICT_BATCH);
+  readonly #zaps = new Int32Array(EVICT_BATCH * 2);
+  readonly #ops = opBuffer(EVICT_BATCH);
+  readonly #completions = completionBuffer(EVICT_BATCH);
+  #hand = 0;
+  #zapCount = 0;
+
+  constructor(config: PagerConfig) {
+    this.#region = UffdRegion.attach(config.region);
+    this.#states = new Uint8Array(config.shared.states);
+    this.#flags = new Uint8Array(config.shared.flags);
+    this.#chunks = new Int32Array(config.shared.chunks);
+    this.#control = new Int32Array(config.shared.control);
+    this.#stats = new Float64Array(config.shared.reclaimStats);
+    this.#pages = config.shared.pages;
+    this.#clock = config.replacement === 'clock';
+    this.#alwaysDirty = config.dirtyTracking === 'always' || this.#region.writeProtectMode !== 'sync';
+    this.#remote = new RemoteMap(config.slabs);
+    this.#staging = new StagingBuffer(EVICT_BATCH * PAGE_SIZE);
+    this.#stagingView = this.#staging.view();
+    this.#connection = DataConnection.open(config.session, this.#staging, EVICT_BATCH);
+  }
+
+  close(): void {
+    this.#connection.close();
+    this.#region.close();
+  }
+
+  freePages(): number {
+    return Atomics.load(this.#control, CTL_BUDGET_PAGES) - Atomics.load(this.#control, CTL_LOCAL_PAGES);
+  }
+
+  /** Evicts one batch; returns the pages freed (0 when nothing could be chosen). */
+  evictBatch(): number {
+    const count = this.#select();
+    if (count === 0) return 0;
+    this.#zapVictims(count);
+    const written = this.#writeBack(count);
+    this.#finish(count, written);
+    return count;
+  }
+
+  /** Moves the hand until EVICT_BATCH victims are claimed or two full turns pass. */
+  #select(): number {
+    let count = 0;
+    const limit = 2 * this.#pages;
+    for (let steps = 0; steps < limit && count < EVICT_BATCH; steps++) {
+      const page = this.#hand;
+      this.#hand = page + 1 === this.#pages ? 0 : page + 1;
+      if (this.#hand === 0) this.#stats[RECLAIM_SWEEPS]++;
+      const state = Atomics.load(this.#states, page);
+      if (state !== PageState.resident && state !== PageState.prefetched) continue;
+      if (this.#clock && state === PageState.resident && Atomics.and(this.#flags, page, ~FLAG_REF) & FLAG_REF) {
+        this.#queueZap(page);
+        continue; // second chance
+      }
+      if (Atomics.compareExchange(this.#states, page, state, PageState.evicting) !== state) continue;
+      this.#victims[count++] = page;
+    }
+    this.#flushZaps();
+    return count;
+  }
+
+  /** Reference-bit emulation: zap referenced pages in batches, coalescing runs. */
+  #queueZap(page: number): void {
+    const n = this.#zapCount;
+    if (n > 0 && this.#zaps[2 * (n - 1)] + this.#zaps[2 * (n - 1) + 1] === page) {
+      this.#zaps[2 * (n - 1) + 1]++;
+    } else {
+      if (n === EVICT_BATCH) this.#flushZaps();
+      this.#zaps[2 * this.#zapCount] = page;
+      this.#zaps[2 * this.#zapCount + 1] = 1;
+      this.#zapCount++;
+    }
+    let pages = 0;
+    for (let i = 0; i < this.#zapCount; i++) pages += this.#zaps[2 * i + 1];
+    if (pages >= ZAP_BATCH * 4) this.#flushZaps();
+  }
+
+  #flushZaps(): void {
+    for (let i = 0; i < this.#zapCount; i++) {
+      const page = this.#zaps[2 * i];
+      const length = this.#zaps[2 * i + 1];
+      this.#region.dontneed(page * PAGE_SIZE, length * PAGE_SIZE);
+      this.#stats[RECLAIM_ZAPPED_PAGES] += length;
+      this.#stats[RECLAIM_ZAP_CALLS]++;
+    }
+    this.#zapCount = 0;
+  }
+
+  #zapVictims(count: number): void {
+    this.#sortVictims(count);
+    let i = 0;
+    while (i < count) {
+      let j = i + 1;
+      while (j < count && this.#victims[j] === this.#victims[j - 1] + 1) j++;
+      this.#region.dontneed(this.#victims[i] * PAGE_SIZE, (j - i) * PAGE_SIZE);
+      i = j;
+    }
+  }
+
+  #sortVictims(count: number): void {
+    this.#victims.subarray(0, count).sort();
+  }
+
+  #isDirty(page: number, flags: number): boolean {
+    if (flags & FLAG_DIRTY) return true;
+    if (!this.#alwaysDirty) return false;
+    // Untracked writes: a mapped page may have been written; a prefetched
+    // (never mapped) page cannot have been.
+    return (flags & FLAG_PROBE) === 0;
+  }
+
+  /** Writes the dirty victims back in runs; returns how many pages it wrote. */
+  #writeBack(count: number): number {
+    let ops = 0;
+    let written = 0;
+    let i = 0;
+    while (i < count) {
+      const page = this.#victims[i];
+      if (!this.#isDirty(page, Atomics.load(this.#flags, page))) {
+        i++;
+        continue;
+      }
+      let j = i + 1;
+      while (
+        j < count &&
+        j - i < MAX_RUN &&
+        this.#victims[j] === this.#victims[j - 1] + 1 &&
+        this.#remote.sameSlab(page, this.#victims[j]) &&
+        this.#isDirty(this.#victims[j], Atomics.load(this.#flags, this.#victims[j]))
+      ) {
+        j++;
+      }
+      const bytes = (j - i) * PAGE_SIZE;
+      this.#region.pread(page * PAGE_SIZE, this.#stagingView, i * PAGE_SIZE, bytes);
+      setOp(this.#ops, ops++, OpKind.write, i, i * PAGE_SIZE, this.#remote.address(page), bytes, this.#remote.key(page));
+      for (let k = i; k < j; k++) Atomics.or(this.#flags, this.#victims[k], FLAG_REMOTE_VALID);
+      written += j - i;
+      i = j;
+    }
+    let posted = 0;
+    let done = 0;
+    while (done < ops) {
+      if (posted < ops) posted += this.#connection.post(this.#ops.subarray(posted * 6), ops - posted);
+      const n = this.#connection.poll(this.#completions, 1000);
+      for (let k = 0; k < n; k++) {
+        const status = this.#completions[k * COMPLETION_STRIDE + COMPLETION_STATUS];
+        if (status !== 0) {
+          Atomics.compareExchange(this.#control, CTL_FAILED, 0, status);
+          throw completionError('WRITE', status, 0, PAGE_SIZE, undefined);
+        }
+      }
+      done += n;
+      if (n === 0 && Atomics.load(this.#control, CTL_STOP) !== 0) throw new Error('region closed');
+    }
+    this.#stats[RECLAIM_BYTES_WRITTEN] += written * PAGE_SIZE;
+    return written;
+  }
+
+  #finish(count: number, written: number): void {
+    let i = 0;
+    while (i < count) {
+      let j = i + 1;
+      while (j < count && this.#victims[j] === this.#victims[j - 1] + 1) j++;
+      this.#region.punchHole(this.#victims[i] * PAGE_SIZE, (j - i) * PAGE_SIZE);
+      i = j;
+    }
+    for (let k = 0; k < count; k++) {
+      const page = this.#victims[k];
+      const flags = Atomics.load(this.#flags, page);
+      if (flags & FLAG_PROBE) {
+        this.#stats[RECLAIM_PREFETCH_WASTE]++;
+        recordProbe(this.#chunks, page, false);
+      }
+      Atomics.store(this.#flags, page, flags & FLAG_REMOTE_VALID);
+      Atomics.store(this.#states, page, flags & FLAG_REMOTE_VALID ? PageState.remote : PageState.zero);
+    }
+    this.#stats[RECLAIM_EVICTED_DIRTY] += written;
+    this.#stats[RECLAIM_EVICTED_CLEAN] += count - written;
+    this.#stats[RECLAIM_BATCHES]++;
+    // Release: the states above are visible to whoever sees the new counts.
+    Atomics.sub(this.#control, CTL_LOCAL_PAGES, count);
+    Atomics.add(this.#control, CTL_FREED_SEQ, 1);
+    Atomics.notify(this.#control, CTL_FREED_SEQ);
+    Atomics.add(this.#control, CTL_SETTLED_SEQ, 1);
+    Atomics.notify(this.#control, CTL_SETTLED_SEQ);
+  }
+}

@@ -1,0 +1,373 @@
+/**
+ * A pager lane's fault handling, separate from its worker entry so that it
+ * reads as the algorithm it is. One FaultHandler per lane (per thread); it
+ * owns the lane's staging buffer, data connection and stats row. Nothing in
+ * here allocates per fault, waits on an event loop or takes a lock.
+ *
+ * Decisions come from the page table, never from the fault message alone:
+ * a message may be stale (the page was installed meanwhile) or a duplicate
+ * (two threads faulted on one page).
+ */
+import { DataConnection } from '../transport/data-connection';
+import { StagingBuffer } from '../transport/staging-buffer';
+import { COMPLETION_STATUS, COMPLETION_STRIDE, OpKind, completionBuffer, opBuffer, setOp } from '../transport/layout';
+import { completionError } from '../transport/completion-error';
+import { UffdRegion } from '../uffd/uffd-region';
+import { FaultKind } from '../uffd/event-layout';
+import { blockPagesFor, recordMiss, recordProbe, type BlockPolicy } from '../paging/elastic-block';
+import {
+  CTL_BUDGET_PAGES,
+  CTL_FAILED,
+  CTL_FREED_SEQ,
+  CTL_KICK_SEQ,
+  CTL_LOCAL_PAGES,
+  CTL_SETTLED_SEQ,
+  CTL_STOP,
+  FLAG_DIRTY,
+  FLAG_PROBE,
+  FLAG_REF,
+  FLAG_REMOTE_VALID,
+  HISTOGRAM_BUCKETS,
+  LANE_BUDGET_WAITS,
+  LANE_BYTES_FETCHED,
+  LANE_FAULTS,
+  LANE_MINOR,
+  LANE_MISSING,
+  LANE_PAGES_FETCHED,
+  LANE_PREFETCH_HITS,
+  LANE_PROBE_PAGES,
+  LANE_SERVICE_US,
+  LANE_STALE,
+  LANE_STATE_WAITS,
+  LANE_STRIDE,
+  LANE_WP,
+  LANE_ZERO_FILLED,
+  MAX_BLOCK_SHIFT,
+  PAGE_SIZE,
+} from '../paging/layout';
+import { PageState } from '../paging/page-state';
+import { RemoteMap } from '../paging/remote-map';
+import type { LaneInit } from './lane-init';
+
+const MAX_BLOCK_PAGES = 1 << MAX_BLOCK_SHIFT;
+const NOT_CLAIMED = -1;
+
+export class FaultHandler {
+  readonly #region: UffdRegion;
+  readonly #states: Uint8Array;
+  readonly #flags: Uint8Array;
+  readonly #chunks: Int32Array;
+  readonly #control: Int32Array;
+  readonly #stats: Float64Array;
+  readonly #histogram: Float64Array;
+  readonly #statsBase: number;
+  readonly #histogramBase: number;
+  readonly #pages: number;
+  readonly #policy: BlockPolicy;
+  readonly #trackWrites: boolean;
+  readonly #probeEvery: number;
+  readonly #lowFree: number;
+  readonly #remote: RemoteMap;
+  readonly #staging: StagingBuffer;
+  readonly #stagingView: ArrayBuffer;
+  readonly #stagingBytes: Uint8Array;
+  readonly #connection: DataConnection;
+  readonly #ops = opBuffer(MAX_BLOCK_PAGES);
+  readonly #completions = completionBuffer(MAX_BLOCK_PAGES);
+  /** Per block offset: the state claimed (ZERO or REMOTE), or NOT_CLAIMED. */
+  readonly #claimed = new Int8Array(MAX_BLOCK_PAGES);
+  #installs = 0;
+
+  constructor(init: LaneInit) {
+    this.#region = UffdRegion.attach(init.region);
+    this.#states = new Uint8Array(init.shared.states);
+    this.#flags = new Uint8Array(init.shared.flags);
+    this.#chunks = new Int32Array(init.shared.chunks);
+    this.#control = new Int32Array(init.shared.control);
+    this.#stats = new Float64Array(init.shared.laneStats);
+    this.#histogram = new Float64Array(init.shared.histogram);
+    this.#statsBase = init.lane * LANE_STRIDE;
+    this.#histogramBase = init.lane * HISTOGRAM_BUCKETS;
+    this.#pages = init.shared.pages;
+    this.#policy = init.policy;
+    this.#trackWrites = init.dirtyTracking === 'wp' && this.#region.writeProtectMode === 'sync';
+    this.#probeEvery = init.probeEvery;
+    this.#lowFree = init.lowFreePages;
+    this.#remote = new RemoteMap(init.slabs);
+    this.#staging = new StagingBuffer(MAX_BLOCK_PAGES * PAGE_SIZE);
+    this.#stagingView = this.#staging.view();
+    this.#stagingBytes = new Uint8Array(this.#stagingView);
+    this.#connection = DataConnection.open(init.session, this.#staging, MAX_BLOCK_PAGES);
+  }
+
+  get region(): UffdRegion {
+    return this.#region;
+  }
+
+  close(): void {
+    this.#connection.close();
+    this.#region.close();
+  }
+
+  /** Serves one fault event; `started` is when the event was read (ms). */
+  handle(page: number, kind: number, write: boolean, started: number): void {
+    const s = this.#stats;
+    const b = this.#statsBase;
+    if (kind === FaultKind.writeProtect) {
+      s[b + LANE_WP]++;
+      this.#writeFault(page);
+    } else {
+      s[b + (kind === FaultKind.minor ? LANE_MINOR : LANE_MISSING)]++;
+      this.#resolve(page, write);
+    }
+    const micros = (performance.now() - started) * 1000;
+    s[b + LANE_FAULTS]++;
+    s[b + LANE_SERVICE_US] += micros;
+    const bucket = micros < 1 ? 0 : Math.min(HISTOGRAM_BUCKETS - 1, Math.floor(Math.log2(micros)));
+    this.#histogram[this.#histogramBase + bucket]++;
+  }
+
+  /** A write to a write-protected page: it is dirty from now on. */
+  #writeFault(page: number): void {
+    Atomics.or(this.#flags, page, FLAG_DIRTY | FLAG_REF);
+    try {
+      this.#region.writeProtect(page * PAGE_SIZE, PAGE_SIZE, false, true);
+    } catch {
+      // The page was zapped meanwhile (an eviction): waking is all it needs.
+      this.#region.wake(page * PAGE_SIZE, PAGE_SIZE);
+    }
+  }
+
+  #resolve(page: number, write: boolean): void {
+    for (;;) {
+      const state = Atomics.load(this.#states, page);
+      switch (state) {
+        case PageState.zero:
+        case PageState.remote:
+          if (this.#fetch(page, write)) return;
+          break; // another lane claimed it: look again
+        case PageState.fetching:
+        case PageState.evicting:
+          this.#waitSettle(page, state);
+          break;
+        case PageState.prefetched:
+        case PageState.resident:
+          // Pin the page (FETCHING) while mapping it, so that the reclaimer
+          // cannot zap and punch it between our look and our CONTINUE.
+          if (Atomics.compareExchange(this.#states, page, state, PageState.fetching) !== state) break;
+          if (state === PageState.prefetched && Atomics.and(this.#flags, page, ~FLAG_PROBE) & FLAG_PROBE) {
+            this.#stats[this.#statsBase + LANE_PREFETCH_HITS]++;
+            recordProbe(this.#chunks, page, true);
+          }
+          try {
+            this.#mapCached(page, write);
+          } finally {
+            Atomics.store(this.#states, page, PageState.resident);
+            this.#settled();
+          }
+          return;
+        default:
+          throw new Error(`page ${page} in unknown state ${state}`);
+      }
+    }
+  }
+
+  /** CONTINUE a page that is in the page cache; EEXIST (already mapped) only wakes. */
+  #mapCached(page: number, write: boolean): void {
+    const flags = write ? Atomics.or(this.#flags, page, FLAG_REF | FLAG_DIRTY) : Atomics.or(this.#flags, page, FLAG_REF);
+    const protect = this.#trackWrites && !write && (flags & FLAG_DIRTY) === 0;
+    const mapped = this.#region.continue(page * PAGE_SIZE, PAGE_SIZE, protect);
+    if (mapped === 0) this.#stats[this.#statsBase + LANE_STALE]++;
+  }
+
+  #waitSettle(page: number, busy: number): void {
+    this.#stats[this.#statsBase + LANE_STATE_WAITS]++;
+    const seq = Atomics.load(this.#control, CTL_SETTLED_SEQ);
+    if (Atomics.load(this.#states, page) !== busy) return;
+    // Bounded wait: owners bump CTL_SETTLED_SEQ when they finish.
+    Atomics.wait(this.#control, CTL_SETTLED_SEQ, seq, 2);
+    if (Atomics.load(this.#control, CTL_STOP) !== 0) throw new Error('region closed');
+  }
+
+  /** Reserves up to `want` pages of budget (at least one); waits for the reclaimer if none is free. */
+  #reserve(want: number): number {
+    const c = this.#control;
+    for (;;) {
+      const local = Atomics.load(c, CTL_LOCAL_PAGES);
+      const free = Atomics.load(c, CTL_BUDGET_PAGES) - local;
+      if (free > 0) {
+        const take = Math.min(want, free);
+        if (Atomics.compareExchange(c, CTL_LOCAL_PAGES, local, local + take) === local) {
+          if (free - take < this.#lowFree) this.#kick();
+          return take;
+        }
+        continue;
+      }
+      this.#stats[this.#statsBase + LANE_BUDGET_WAITS]++;
+      const seq = Atomics.load(c, CTL_FREED_SEQ);
+      this.#kick();
+      Atomics.wait(c, CTL_FREED_SEQ, seq, 5);
+      if (Atomics.load(c, CTL_STOP) !== 0) throw new Error('region closed');
+    }
+  }
+
+  #unreserve(pages: number): void {
+    if (pages > 0) Atomics.sub(this.#control, CTL_LOCAL_PAGES, pages);
+  }
+
+  #kick(): void {
+    Atomics.add(this.#control, CTL_KICK_SEQ, 1);
+    Atomics.notify(this.#control, CTL_KICK_SEQ, 1);
+  }
+
+  /** Fetches the block around `page`; false when another lane claimed `page` first. */
+  #fetch(page: number, write: boolean): boolean {
+    let blockPages = Math.min(blockPagesFor(this.#chunks, page, this.#policy), MAX_BLOCK_PAGES);
+    const reserved = this.#reserve(blockPages);
+    while (blockPages > reserved) blockPages >>= 1; // the budget is short: a smaller aligned block
+    const start = page - (page % blockPages);
+    const end = Math.min(start + blockPages, this.#pages);
+    let claimed = 0;
+    for (let q = start; q < end; q++) {
+      const state = Atomics.load(this.#states, q);
+      const ok = (state === PageState.zero || state === PageState.remote) &&
+        Atomics.compareExchange(this.#states, q, state, PageState.fetching) === state;
+      this.#claimed[q - start] = ok ? state : NOT_CLAIMED;
+      if (ok) claimed++;
+    }
+    this.#unreserve(reserved - claimed);
+    if (this.#claimed[page - start] === NOT_CLAIMED) {
+      this.#abandon(start, end);
+      this.#unreserve(claimed);
+      return false;
+    }
+    this.#read(start, end);
+    this.#install(page, start, end, write);
+    recordMiss(this.#chunks, page, start, end, this.#policy);
+    return true;
+  }
+
+  /** Gives back claims on every page of [start, end) (their data was never touched). */
+  #abandon(start: number, end: number): void {
+    for (let q = start; q < end; q++) {
+      const was = this.#claimed[q - start];
+      if (was !== NOT_CLAIMED) Atomics.store(this.#states, q, was);
+    }
+    this.#settled();
+  }
+
+  /** Reads the claimed REMOTE runs of the block into staging; zero-fills the claimed ZERO pages. */
+  #read(start: number, end: number): void {
+    let ops = 0;
+    let q = start;
+    while (q < end) {
+      const was = this.#claimed[q - start];
+      if (was === NOT_CLAIMED) {
+        q++;
+        continue;
+      }
+      let r = q + 1;
+      while (r < end && this.#claimed[r - start] === was) r++;
+      const offset = (q - start) * PAGE_SIZE;
+      const bytes = (r - q) * PAGE_SIZE;
+      if (was === PageState.zero) {
+        this.#stagingBytes.fill(0, offset, offset + bytes);
+        this.#stats[this.#statsBase + LANE_ZERO_FILLED] += r - q;
+      } else {
+        setOp(this.#ops, ops++, OpKind.read, q - start, offset, this.#remote.address(q), bytes, this.#remote.key(q));
+        this.#stats[this.#statsBase + LANE_PAGES_FETCHED] += r - q;
+        this.#stats[this.#statsBase + LANE_BYTES_FETCHED] += bytes;
+      }
+      q = r;
+    }
+    if (ops === 0) return;
+    let posted = 0;
+    let done = 0;
+    while (done < ops) {
+      if (posted < ops) posted += this.#connection.post(this.#ops.subarray(posted * 6), ops - posted);
+      const n = this.#connection.poll(this.#completions, 1000);
+      for (let i = 0; i < n; i++) {
+        const status = this.#completions[i * COMPLETION_STRIDE + COMPLETION_STATUS];
+        if (status !== 0) this.#fail(start, status);
+      }
+      done += n;
+      if (n === 0 && Atomics.load(this.#control, CTL_STOP) !== 0) throw new Error('region closed');
+    }
+  }
+
+  /** The memory node cannot give this block: record why and raise SIGBUS in the faulting threads. */
+  #fail(start: number, status: number): never {
+    Atomics.compareExchange(this.#control, CTL_FAILED, 0, status);
+    const error = completionError('READ', status, this.#remote.address(start), PAGE_SIZE, undefined);
+    try {
+      this.#region.poison(start * PAGE_SIZE, PAGE_SIZE);
+    } catch {
+      // Without UFFDIO_POISON the thread stays blocked until the region closes.
+    }
+    throw error;
+  }
+
+  /**
+   * Installs the claimed pages. Most blocks are mapped whole (a MINOR fault
+   * per page costs a full round trip here); every probeEvery-th block maps
+   * only the faulting page and leaves the rest PREFETCHED, so that its
+   * touches are seen and feed the block policy.
+   */
+  #install(page: number, start: number, end: number, write: boolean): void {
+    const multi = end - start > 1;
+    const probe = multi && this.#probeEvery > 0 && ++this.#installs % this.#probeEvery === 0;
+    // Flags first, while the pages are still ours (FETCHING): once a page is
+    // mapped, a write to it may raise a WP fault that another lane serves by
+    // setting FLAG_DIRTY, which must not be overwritten afterwards.
+    for (let p = start; p < end; p++) {
+      const was = this.#claimed[p - start];
+      if (was === NOT_CLAIMED) continue;
+      const fromRemote = was === PageState.remote ? FLAG_REMOTE_VALID : 0;
+      // A write fault maps its whole block writable and dirty: a WP fault per
+      // page costs a full round trip, far more than writing a clean page back.
+      const dirty = write ? FLAG_DIRTY : 0;
+      const unmapped = probe && p !== page;
+      Atomics.store(this.#flags, p, fromRemote | (unmapped ? FLAG_PROBE : dirty | FLAG_REF));
+    }
+    let q = start;
+    while (q < end) {
+      if (this.#claimed[q - start] === NOT_CLAIMED) {
+        q++;
+        continue;
+      }
+      let r = q + 1;
+      while (r < end && this.#claimed[r - start] !== NOT_CLAIMED) r++;
+      const split = page >= q && page < r;
+      if (probe) {
+        this.#prefetch(q, split ? page : r, start);
+        if (split) {
+          this.#copy(page, page + 1, start, write);
+          this.#prefetch(page + 1, r, start);
+        }
+        this.#stats[this.#statsBase + LANE_PROBE_PAGES] += r - q - (split ? 1 : 0);
+      } else {
+        this.#copy(q, r, start, write);
+      }
+      for (let p = q; p < r; p++) {
+        Atomics.store(this.#states, p, probe && p !== page ? PageState.prefetched : PageState.resident);
+      }
+      q = r;
+    }
+    this.#settled();
+  }
+
+  #copy(from: number, to: number, start: number, writable: boolean): void {
+    const protect = this.#trackWrites && !writable;
+    this.#region.copy(from * PAGE_SIZE, this.#stagingView, (from - start) * PAGE_SIZE, (to - from) * PAGE_SIZE, protect);
+  }
+
+  /** Puts pages into the page cache unmapped: their first touch raises MINOR. */
+  #prefetch(from: number, to: number, start: number): void {
+    if (to > from) this.#region.pwrite(from * PAGE_SIZE, this.#stagingView, (from - start) * PAGE_SIZE, (to - from) * PAGE_SIZE);
+  }
+
+  #settled(): void {
+    Atomics.add(this.#control, CTL_SETTLED_SEQ, 1);
+    Atomics.notify(this.#control, CTL_SETTLED_SEQ);
+  }
+}

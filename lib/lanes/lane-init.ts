@@ -1,0 +1,32 @@
+/** What a pager lane or the reclaimer is given at start (workerData). */
+import type { PagerShared } from '../paging/layout';
+import type { SlabTable } from '../paging/remote-map';
+import type { BlockPolicy } from '../paging/elastic-block';
+import type { RemoteSessionHandle } from '../transport/remote-session';
+import type { UffdRegionHandle } from '../uffd/uffd-region';
+
+export type DirtyTracking = 'wp' | 'always';
+export type Replacement = 'clock' | 'fifo';
+
+export interface PagerConfig {
+  region: UffdRegionHandle;
+  shared: PagerShared;
+  session: RemoteSessionHandle;
+  slabs: SlabTable;
+  policy: BlockPolicy;
+  dirtyTracking: DirtyTracking;
+  replacement: Replacement;
+  /** Every probeEvery-th multi-page block a lane installs is a probe (0: never). */
+  probeEvery: number;
+  /** The reclaimer runs while fewer pages than this are free... */
+  lowFreePages: number;
+  /** ...and stops once this many are. */
+  highFreePages: number;
+}
+
+export interface LaneInit extends PagerConfig {
+  lane: number;
+}
+
+/** Messages from a worker to the region. */
+export type WorkerReport = { type: 'ready' } | { type: 'failed'; message: string; code?: string };

@@ -1,0 +1,42 @@
+/**
+ * Worker entry of a pager lane: a loop of blocking reads of fault events,
+ * each resolved synchronously by the FaultHandler. No Promise, no event-loop
+ * hop and no allocation per fault. Exits when the region closes.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { EVENT_KIND, EVENT_OFFSET, EVENT_STRIDE, EVENT_WRITE, eventBuffer } from '../uffd/event-layout';
+import { CTL_STOP, PAGE_SHIFT } from '../paging/layout';
+import { FaultHandler } from './fault-handler';
+import type { LaneInit, WorkerReport } from './lane-init';
+
+function report(message: WorkerReport): void {
+  parentPort?.postMessage(message);
+}
+
+function run(init: LaneInit): void {
+  const handler = new FaultHandler(init);
+  const control = new Int32Array(init.shared.control);
+  const events = eventBuffer(64);
+  report({ type: 'ready' });
+  try {
+    while (Atomics.load(control, CTL_STOP) === 0) {
+      const n = handler.region.readEvents(events, 200);
+      if (n < 0) break; // the region is closed
+      for (let i = 0; i < n; i++) {
+        const started = performance.now();
+        const at = i * EVENT_STRIDE;
+        const page = events[at + EVENT_OFFSET] / 2 ** PAGE_SHIFT;
+        handler.handle(page, events[at + EVENT_KIND], events[at + EVENT_WRITE] === 1, started);
+      }
+    }
+  } finally {
+    handler.close();
+  }
+}
+
+try {
+  run(workerData as LaneInit);
+} catch (error) {
+  const e = error as Error & { code?: string };
+  if (e.message !== 'region closed') report({ type: 'failed', message: e.message, code: e.code });
+}

@@ -1,0 +1,40 @@
+/**
+ * Worker entry of the reclaimer: keeps the free budget between the low and
+ * the high watermark ahead of demand, on its own thread (the idle core), so
+ * that eviction and writeback overlap with the lanes' fetches.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { CTL_KICK_SEQ, CTL_STOP } from '../paging/layout';
+import { Evictor } from './evictor';
+import type { PagerConfig, WorkerReport } from './lane-init';
+
+function report(message: WorkerReport): void {
+  parentPort?.postMessage(message);
+}
+
+function run(config: PagerConfig): void {
+  const evictor = new Evictor(config);
+  const control = new Int32Array(config.shared.control);
+  report({ type: 'ready' });
+  try {
+    while (Atomics.load(control, CTL_STOP) === 0) {
+      if (evictor.freePages() >= config.lowFreePages) {
+        const seq = Atomics.load(control, CTL_KICK_SEQ);
+        if (evictor.freePages() >= config.lowFreePages) Atomics.wait(control, CTL_KICK_SEQ, seq, 50);
+        continue;
+      }
+      while (evictor.freePages() < config.highFreePages && Atomics.load(control, CTL_STOP) === 0) {
+        if (evictor.evictBatch() === 0) break; // everything local is busy: look again when kicked
+      }
+    }
+  } finally {
+    evictor.close();
+  }
+}
+
+try {
+  run(workerData as PagerConfig);
+} catch (error) {
+  const e = error as Error & { code?: string };
+  if (e.message !== 'region closed') report({ type: 'failed', message: e.message, code: e.code });
+}

@@ -1,0 +1,130 @@
+/**
+ * Every SharedArrayBuffer structure of a paged region, and every offset in
+ * it, by name. Nothing else in dmem indexes these arrays with bare numbers.
+ *
+ * Contract (who writes what):
+ * - page states: any lane (MPMC) and the reclaimer, only by compare-exchange
+ *   along the transitions of page-state.ts; readers use Atomics.load.
+ * - page flags: lanes set REF and DIRTY (Atomics.or); the reclaimer clears
+ *   them (Atomics.and) while it owns the page (state EVICTING).
+ * - chunk table: each chunk's fields are updated by the lane that takes a
+ *   fault in it; several lanes may race on one chunk. The fields are hints
+ *   for the block policy, so a lost update costs accuracy, never
+ *   correctness; they are still read and written with Atomics.
+ * - control block: LOCAL_PAGES by compare-exchange (lanes reserve, the
+ *   reclaimer releases); sequence counters are futexes for Atomics.wait.
+ * - lane stats: each lane writes only its own row (single writer); the main
+ *   thread reads them live. Rows are padded to 128 bytes so that two lanes
+ *   never write one cache line.
+ */
+
+export const PAGE_SIZE = 4096;
+export const PAGE_SHIFT = 12;
+
+/** A chunk is the unit of the elastic block policy: 2 MiB, 512 pages. */
+export const CHUNK_PAGES = 512;
+/** Block sizes are 2^0 .. 2^6 pages: 4 KiB .. 256 KiB. */
+export const MIN_BLOCK_SHIFT = 0;
+export const MAX_BLOCK_SHIFT = 6;
+
+// ---- page flags (Uint8Array, one byte per page)
+/** Touched since the reclaimer last looked (set by MINOR faults and installs). */
+export const FLAG_REF = 1 << 0;
+/** Written since it was last clean (write faults, WP faults). */
+export const FLAG_DIRTY = 1 << 1;
+/** The memory node holds this page's data (fetched from it, or written back). */
+export const FLAG_REMOTE_VALID = 1 << 2;
+/** Installed unmapped as part of a probe block and not touched yet. */
+export const FLAG_PROBE = 1 << 3;
+
+// ---- chunk table (Int32Array, CHUNK_STRIDE ints per chunk)
+export const CHUNK_STRIDE = 8;
+export const CHUNK_BLOCK_SHIFT = 0;
+export const CHUNK_MISSES = 1;
+export const CHUNK_SEQUENTIAL = 2;
+/** Page just past the last block fetched here, for two interleaved streams. */
+export const CHUNK_STREAM_A = 3;
+export const CHUNK_STREAM_B = 4;
+export const CHUNK_PROBE_HITS = 5;
+export const CHUNK_PROBE_WASTE = 6;
+export const CHUNK_CHANGES = 7;
+
+// ---- control block (Int32Array); each field on its own 64-byte line
+const LINE = 16; // int32s per cache line
+export const CTL_LOCAL_PAGES = 0 * LINE;
+export const CTL_BUDGET_PAGES = 1 * LINE;
+/** Bumped (and notified) whenever the reclaimer frees budget. */
+export const CTL_FREED_SEQ = 2 * LINE;
+/** Bumped (and notified) by a lane that needs the reclaimer. */
+export const CTL_KICK_SEQ = 3 * LINE;
+/** Non-zero: lanes and reclaimer stop. */
+export const CTL_STOP = 4 * LINE;
+/** errno of a fatal data-path failure (the memory node is gone), else 0. */
+export const CTL_FAILED = 5 * LINE;
+/** Page states changed away from FETCHING or EVICTING; waiters re-check. */
+export const CTL_SETTLED_SEQ = 6 * LINE;
+export const CTL_INTS = 7 * LINE;
+
+// ---- lane stats (Float64Array, LANE_STRIDE doubles per lane)
+export const LANE_STRIDE = 16;
+export const LANE_MISSING = 0;
+export const LANE_MINOR = 1;
+export const LANE_WP = 2;
+export const LANE_ZERO_FILLED = 3;
+export const LANE_PAGES_FETCHED = 4;
+export const LANE_BYTES_FETCHED = 5;
+export const LANE_PREFETCH_HITS = 6;
+export const LANE_PROBE_PAGES = 7;
+export const LANE_BUDGET_WAITS = 8;
+export const LANE_STATE_WAITS = 9;
+export const LANE_SERVICE_US = 10;
+export const LANE_FAULTS = 11;
+export const LANE_STALE = 12;
+
+/** Fault service time histogram: bucket i counts services in [2^i, 2^(i+1)) µs. */
+export const HISTOGRAM_BUCKETS = 24;
+
+// ---- reclaimer stats (Float64Array)
+export const RECLAIM_EVICTED_CLEAN = 0;
+export const RECLAIM_EVICTED_DIRTY = 1;
+export const RECLAIM_BYTES_WRITTEN = 2;
+export const RECLAIM_PREFETCH_WASTE = 3;
+export const RECLAIM_ZAPPED_PAGES = 4;
+export const RECLAIM_ZAP_CALLS = 5;
+export const RECLAIM_SWEEPS = 6;
+export const RECLAIM_BATCHES = 7;
+export const RECLAIM_INTS = 16;
+
+/** The shared memory of one paged region; structured-cloneable to workers. */
+export interface PagerShared {
+  pages: number;
+  states: SharedArrayBuffer; // Uint8Array(pages)
+  flags: SharedArrayBuffer; // Uint8Array(pages)
+  chunks: SharedArrayBuffer; // Int32Array(chunks * CHUNK_STRIDE)
+  control: SharedArrayBuffer; // Int32Array(CTL_INTS)
+  laneStats: SharedArrayBuffer; // Float64Array(lanes * LANE_STRIDE)
+  histogram: SharedArrayBuffer; // Float64Array(lanes * HISTOGRAM_BUCKETS)
+  reclaimStats: SharedArrayBuffer; // Float64Array(RECLAIM_INTS)
+}
+
+export function chunkCount(pages: number): number {
+  return Math.ceil(pages / CHUNK_PAGES);
+}
+
+export function allocatePagerShared(pages: number, lanes: number, budgetPages: number, initialBlockShift: number): PagerShared {
+  const shared: PagerShared = {
+    pages,
+    states: new SharedArrayBuffer(pages),
+    flags: new SharedArrayBuffer(pages),
+    chunks: new SharedArrayBuffer(chunkCount(pages) * CHUNK_STRIDE * 4),
+    control: new SharedArrayBuffer(CTL_INTS * 4),
+    laneStats: new SharedArrayBuffer(lanes * LANE_STRIDE * 8),
+    histogram: new SharedArrayBuffer(lanes * HISTOGRAM_BUCKETS * 8),
+    reclaimStats: new SharedArrayBuffer(RECLAIM_INTS * 8),
+  };
+  const chunks = new Int32Array(shared.chunks);
+  for (let c = 0; c < chunkCount(pages); c++) chunks[c * CHUNK_STRIDE + CHUNK_BLOCK_SHIFT] = initialBlockShift;
+  const control = new Int32Array(shared.control);
+  control[CTL_BUDGET_PAGES] = budgetPages;
+  return shared;
+}

@@ -1,0 +1,107 @@
+/** createRegion's options: validated and defaulted here, before anything starts. */
+import * as os from 'node:os';
+import { OptionError } from '../errors';
+import { parseBlockPolicy, type BlockPolicy } from '../paging/elastic-block';
+import { PAGE_SIZE } from '../paging/layout';
+import { parseSize } from '../util/size';
+import type { DirtyTracking, Replacement } from '../lanes/lane-init';
+
+export interface RemoteEndpoint {
+  host: string;
+  port: number;
+  token?: string;
+}
+
+export interface RegionOptions {
+  /** Region bytes, e.g. '1G'. */
+  size: number | string;
+  /** Local DRAM budget (resident + prefetched pages); default half of size. */
+  localBytes?: number | string;
+  /** The memory node; omitted: an embedded one on loopback, stopped with the region. */
+  remote?: RemoteEndpoint | RemoteEndpoint[];
+  /** The embedded node's transport (default 'shm'); a remote node says its own. */
+  transport?: 'tcp' | 'shm' | 'file';
+  /** Pager lanes (worker threads); default the number of cores. */
+  lanes?: number;
+  /** 'elastic' (default) or a fixed block: '4k', '16k', '64k', '256k'. */
+  block?: string;
+  /** 'clock' (default: second chance, zap-emulated reference bits) or 'fifo'. */
+  replacement?: Replacement;
+  /** 'wp' (default where the kernel offers WP on shmem) or 'always'. */
+  dirtyTracking?: DirtyTracking;
+  /** Every Nth multi-page block is a locality probe (default 8; 0 = none). */
+  probeEvery?: number;
+  /** Bound on connecting and on any one data operation (ms). */
+  timeoutMs?: number;
+}
+
+export interface ResolvedOptions {
+  size: number;
+  localBytes: number;
+  remote: RemoteEndpoint | undefined;
+  transport: 'tcp' | 'shm' | 'file';
+  lanes: number;
+  policy: BlockPolicy;
+  block: string;
+  replacement: Replacement;
+  dirtyTracking: DirtyTracking;
+  probeEvery: number;
+  timeoutMs: number;
+}
+
+const MIN_LOCAL_PAGES = 128;
+
+export function resolveOptions(options: RegionOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw new OptionError('options', 'expected an object such as { size: "1G" }');
+  const size = roundUp(parseSize(options.size, 'size'), 256 * 1024);
+  if (size === 0) throw new OptionError('size', 'must be at least 4096 bytes');
+  const localBytes = options.localBytes === undefined ? Math.floor(size / 2) : parseSize(options.localBytes, 'localBytes');
+  if (localBytes < MIN_LOCAL_PAGES * PAGE_SIZE) {
+    throw new OptionError('localBytes', `must be at least ${MIN_LOCAL_PAGES * 4} KiB (room for a few blocks), got ${localBytes}`);
+  }
+  const remotes = options.remote === undefined ? [] : Array.isArray(options.remote) ? options.remote : [options.remote];
+  if (remotes.length > 1) {
+    throw new OptionError('remote', 'one memory node per region is supported for now; pass a single endpoint');
+  }
+  for (const r of remotes) {
+    if (typeof r.host !== 'string' || !Number.isInteger(r.port) || r.port <= 0 || r.port > 65535) {
+      throw new OptionError('remote', `expected { host, port, token? }, got ${JSON.stringify(r)}`);
+    }
+  }
+  const transport = options.transport ?? 'shm';
+  if (!['tcp', 'shm', 'file'].includes(transport)) throw new OptionError('transport', `expected tcp, shm or file, got ${JSON.stringify(transport)}`);
+  const lanes = options.lanes ?? os.availableParallelism();
+  if (!Number.isInteger(lanes) || lanes < 1 || lanes > 64) throw new OptionError('lanes', `expected an integer from 1 to 64, got ${lanes}`);
+  const block = options.block ?? 'elastic';
+  const policy = parseBlockPolicy(block);
+  if (policy === undefined) throw new OptionError('block', `expected 'elastic', '4k', '16k', '64k' or '256k', got ${JSON.stringify(block)}`);
+  const replacement = options.replacement ?? 'clock';
+  if (replacement !== 'clock' && replacement !== 'fifo') throw new OptionError('replacement', `expected 'clock' or 'fifo', got ${JSON.stringify(replacement)}`);
+  const dirtyTracking = options.dirtyTracking ?? 'wp';
+  if (dirtyTracking !== 'wp' && dirtyTracking !== 'always') throw new OptionError('dirtyTracking', `expected 'wp' or 'always', got ${JSON.stringify(dirtyTracking)}`);
+  const probeEvery = options.probeEvery ?? 8;
+  if (!Number.isInteger(probeEvery) || probeEvery < 0) throw new OptionError('probeEvery', `expected a non-negative integer, got ${probeEvery}`);
+  const timeoutMs = options.timeoutMs ?? 5000;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 10) throw new OptionError('timeoutMs', `expected an integer of at least 10, got ${timeoutMs}`);
+  return {
+    size,
+    localBytes: Math.min(roundDown(localBytes, PAGE_SIZE), size),
+    remote: remotes[0],
+    transport,
+    lanes,
+    policy,
+    block,
+    replacement,
+    dirtyTracking,
+    probeEvery,
+    timeoutMs,
+  };
+}
+
+function roundUp(value: number, unit: number): number {
+  return Math.ceil(value / unit) * unit;
+}
+
+function roundDown(value: number, unit: number): number {
+  return Math.floor(value / unit) * unit;
+}

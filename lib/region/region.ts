@@ -1,0 +1,235 @@
+/**
+ * createRegion: a region of memory larger than its local budget, whose pages
+ * any thread touches directly; missing pages are fetched from a memory node
+ * in elastic blocks by pager lanes, cold pages evicted by a reclaimer.
+ *
+ *   const region = await createRegion({ size: '1G', localBytes: '256M' });
+ *   const bytes = new Uint8Array(region.view());      // this thread
+ *   worker.postMessage(region.handle);                  // another thread:
+ *   //   new Uint8Array(attachRegion(handle).view())
+ *   await region.close();
+ *
+ * Threads:
+ *   - lanes (worker threads) loop on blocking reads of fault events;
+ *   - the reclaimer (a worker thread) keeps free budget ahead of demand;
+ *   - this thread holds the memory node session (leases, heartbeats) and
+ *     nothing else: lanes never wait on its event loop, so this thread may
+ *     itself touch region memory.
+ */
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { DmemError, ErrorCodes } from '../errors';
+import { allocatePagerShared, CTL_FAILED, CTL_STOP, PAGE_SIZE, type PagerShared } from '../paging/layout';
+import { MemoryNode } from '../node/memory-node';
+import { RemoteSession } from '../transport/remote-session';
+import { UffdRegion, type UffdRegionHandle } from '../uffd/uffd-region';
+import type { LaneInit, PagerConfig, WorkerReport } from '../lanes/lane-init';
+import { resolveOptions, type RegionOptions, type ResolvedOptions } from './options';
+import { readStats, type RegionStats } from './stats';
+
+export interface RegionHandle {
+  readonly uffd: UffdRegionHandle;
+  readonly size: number;
+}
+
+const EMBEDDED_SLAB = 64 * 2 ** 20;
+const LANE_SCRIPT = path.join(__dirname, '..', 'lanes', 'pager-lane.js');
+const RECLAIMER_SCRIPT = path.join(__dirname, '..', 'lanes', 'reclaimer.js');
+
+export class Region {
+  readonly #uffd: UffdRegion;
+  readonly #shared: PagerShared;
+  readonly #session: RemoteSession;
+  readonly #node: MemoryNode | undefined;
+  readonly #workers: Worker[];
+  readonly #options: ResolvedOptions;
+  #failure: Error | undefined;
+  #closing: Promise<void> | undefined;
+
+  private constructor(
+    uffd: UffdRegion,
+    shared: PagerShared,
+    session: RemoteSession,
+    node: MemoryNode | undefined,
+    workers: Worker[],
+    options: ResolvedOptions,
+  ) {
+    this.#uffd = uffd;
+    this.#shared = shared;
+    this.#session = session;
+    this.#node = node;
+    this.#workers = workers;
+    this.#options = options;
+  }
+
+  /** @internal see createRegion */
+  static async create(options: RegionOptions): Promise<Region> {
+    const o = resolveOptions(options);
+    const undo: Array<() => unknown> = [];
+    try {
+      let endpoint = o.remote;
+      let node: MemoryNode | undefined;
+      if (endpoint === undefined) {
+        const slabs = Math.ceil(o.size / EMBEDDED_SLAB);
+        node = await MemoryNode.start({ listen: '127.0.0.1:0', size: slabs * EMBEDDED_SLAB, slabSize: EMBEDDED_SLAB, transport: o.transport === 'file' ? 'tcp' : o.transport });
+        const started = node;
+        undo.push(() => started.close());
+        endpoint = { host: node.address.host, port: node.address.port };
+      }
+      const session = await RemoteSession.open({ ...endpoint, client: 'dmem region', timeoutMs: o.timeoutMs });
+      undo.push(() => session.close());
+      const slabSize = session.handle.slabSize;
+      if (slabSize % (256 * 1024) !== 0) throw new DmemError(`the memory node's slab size ${slabSize} is not a multiple of 256 KiB`, ErrorCodes.invalidOption);
+      const addresses: number[] = [];
+      const keys: number[] = [];
+      for (let i = 0; i < Math.ceil(o.size / slabSize); i++) {
+        const lease = await session.lease();
+        addresses.push(lease.address);
+        keys.push(lease.key);
+      }
+      const uffd = UffdRegion.create({ size: o.size, writeProtect: o.dirtyTracking === 'wp' ? 'auto' : 'off', name: 'dmem-region' });
+      undo.push(() => uffd.close());
+      const pages = o.size / PAGE_SIZE;
+      const budget = o.localBytes / PAGE_SIZE;
+      const initialShift = o.policy.kind === 'fixed' ? o.policy.shift : 2;
+      const shared = allocatePagerShared(pages, o.lanes, budget, initialShift);
+      const lowFree = Math.min(Math.max(64, Math.floor(budget / 32)), Math.floor(budget / 4));
+      const config: PagerConfig = {
+        region: uffd.handle,
+        shared,
+        session: session.handle,
+        slabs: { slabSize, addresses, keys },
+        policy: o.policy,
+        dirtyTracking: o.dirtyTracking,
+        replacement: o.replacement,
+        probeEvery: o.probeEvery,
+        lowFreePages: lowFree,
+        highFreePages: Math.min(2 * lowFree, Math.floor(budget / 2)),
+      };
+      const workers: Worker[] = [];
+      undo.push(() => Promise.all(workers.map((w) => w.terminate())));
+      const ready: Promise<void>[] = [];
+      const start = (script: string, data: PagerConfig | LaneInit): void => {
+        const worker = new Worker(script, { workerData: data });
+        workers.push(worker);
+        ready.push(
+          new Promise((resolve, reject) => {
+            worker.once('message', (m: WorkerReport) => (m.type === 'ready' ? resolve() : reject(new DmemError(m.message, m.code ?? 'ERR_DMEM_LANE'))));
+            worker.once('error', reject);
+            worker.once('exit', (code) => reject(new DmemError(`a pager worker exited with ${code} while starting`, 'ERR_DMEM_LANE')));
+          }),
+        );
+      };
+      for (let lane = 0; lane < o.lanes; lane++) start(LANE_SCRIPT, { ...config, lane });
+      start(RECLAIMER_SCRIPT, config);
+      await Promise.all(ready);
+      const region = new Region(uffd, shared, session, node, workers, o);
+      for (const worker of workers) {
+        worker.removeAllListeners();
+        worker.on('message', (m: WorkerReport) => {
+          if (m.type === 'failed') region.#fail(new DmemError(m.message, m.code ?? 'ERR_DMEM_LANE'));
+        });
+        worker.on('error', (error) => region.#fail(error));
+      }
+      return region;
+    } catch (error) {
+      for (const u of undo.reverse()) await Promise.resolve(u()).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  #fail(error: Error): void {
+    this.#failure ??= error;
+  }
+
+  /** An ArrayBuffer over the whole region, in the calling thread. */
+  view(): ArrayBuffer {
+    return this.#uffd.view();
+  }
+
+  /** Structured-cloneable: post it to a worker and call attachRegion(handle) there. */
+  get handle(): RegionHandle {
+    return { uffd: this.#uffd.handle, size: this.#uffd.size };
+  }
+
+  /** The base address, for native code and VMMs. */
+  get address(): number {
+    return this.#uffd.address;
+  }
+
+  get size(): number {
+    return this.#options.size;
+  }
+
+  get localBytes(): number {
+    return this.#options.localBytes;
+  }
+
+  get block(): string {
+    return this.#options.block;
+  }
+
+  /** The first fatal error of a lane or the reclaimer (e.g. the memory node died), if any. */
+  get failure(): Error | undefined {
+    const errno = Atomics.load(new Int32Array(this.#shared.control), CTL_FAILED);
+    if (this.#failure === undefined && errno !== 0) {
+      this.#failure = new DmemError(`the memory node failed a data operation (errno ${errno}); region data may be lost`, ErrorCodes.nodeLost);
+    }
+    return this.#failure;
+  }
+
+  /** Bytes the region's memfd holds in memory now (fstat), for checking the budget. */
+  allocatedBytes(): number {
+    return this.#uffd.allocatedBytes();
+  }
+
+  stats(): RegionStats {
+    return readStats(this.#shared, this.#options.lanes);
+  }
+
+  /**
+   * Stops the lanes and the reclaimer, frees the region's memory, releases
+   * its leases and stops the embedded memory node. Safe to call twice.
+   * Threads still touching the region afterwards read zeros.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#closeOnce();
+    return this.#closing;
+  }
+
+  async #closeOnce(): Promise<void> {
+    const control = new Int32Array(this.#shared.control);
+    Atomics.store(control, CTL_STOP, 1);
+    Atomics.notify(control, 0);
+    for (let i = 0; i < control.length; i += 16) Atomics.notify(control, i);
+    this.#uffd.close(); // lanes' readEvents return, faulting threads are released
+    await Promise.all(
+      this.#workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => void w.terminate().then(() => resolve()), 5000);
+            w.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          }),
+      ),
+    );
+    await this.#session.close().catch(() => undefined);
+    await this.#node?.close();
+  }
+}
+
+export function createRegion(options: RegionOptions): Promise<Region> {
+  return Region.create(options);
+}
+
+/** In any thread: the view side of a region created elsewhere in this process. */
+export function attachRegion(handle: RegionHandle): { view(): ArrayBuffer; close(): void; readonly size: number } {
+  const uffd = UffdRegion.attach(handle.uffd);
+  return {
+    size: handle.size,
+    view: () => uffd.view(),
+    close: () => uffd.close(),
+  };
+}
