@@ -6,6 +6,7 @@
 
 #include <napi.h>
 
+#include <errno.h>
 #include <string.h>
 
 #include <string>
@@ -35,6 +36,9 @@ auto translate(Napi::Env env, Body body) -> decltype(body()) {
 
 // For data-path results: throws the JS SystemError when rc < 0.
 inline long check_result(Napi::Env env, long rc, const char* syscall, const std::string& context) {
+  if (rc == -ECANCELED) {
+    throw dmem_error(env, "ERR_DMEM_CLOSED", std::string(syscall) + " " + context + ": the region is closed");
+  }
   if (rc < 0) {
     int err = static_cast<int>(-rc);
     throw system_error(env, err, syscall, std::string(syscall) + " " + context + ": " + strerror(err));

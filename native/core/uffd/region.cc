@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <thread>
 
 #include "common/system_error.h"
 #include "uffd/kernel_compat.h"
@@ -65,7 +66,7 @@ std::shared_ptr<RegionCore> RegionCore::create(UniqueFd uffd, const RegionOption
 }
 
 void RegionCore::close() noexcept {
-  if (closed_.exchange(true, std::memory_order_acq_rel)) return;
+  if (closed_.exchange(true, std::memory_order_seq_cst)) return;
   // 1. End every read_events() in every lane: the eventfd stays readable.
   uint64_t one = 1;
   (void)!::write(shutdown_.get(), &one, sizeof(one));
@@ -76,6 +77,13 @@ void RegionCore::close() noexcept {
   // 3. Free the memory now; the mapping itself goes with the last reference.
   (void)::fallocate(memfd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
                     static_cast<off_t>(size()));
+  // 4. Wait out the operations in flight (each is one system call), then
+  //    close the descriptors.
+  while (active_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  pagemap_.reset();
+  uffd_.reset();
+  shutdown_.reset();
+  memfd_.reset();
 }
 
 // Teardown order (members are destroyed in reverse declaration order):

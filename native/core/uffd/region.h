@@ -7,7 +7,7 @@
 // the mapping never disappears under a live view. The owner's close() releases
 // what matters at once (it unregisters the range, which wakes every faulting
 // thread, and punches the whole file, which frees its memory); the mapping and
-// the descriptors go with the last reference.
+// the descriptors are closed as soon as no operation is using them.
 #pragma once
 
 #include <atomic>
@@ -50,7 +50,29 @@ class RegionCore {
   int memfd() const noexcept { return memfd_.get(); }
   bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
 
+  // Every operation runs inside an OpGuard: close() waits for the operations
+  // in flight, then closes the descriptors, so that no thread can ever use a
+  // descriptor number after it was closed (and perhaps reused).
+  class OpGuard {
+   public:
+    explicit OpGuard(RegionCore& core) noexcept : core_(core) {
+      core_.active_.fetch_add(1, std::memory_order_seq_cst);
+      ok_ = !core_.closed_.load(std::memory_order_seq_cst);
+    }
+    ~OpGuard() { core_.active_.fetch_sub(1, std::memory_order_release); }
+    OpGuard(const OpGuard&) = delete;
+    OpGuard& operator=(const OpGuard&) = delete;
+    bool ok() const noexcept { return ok_; }
+
+   private:
+    RegionCore& core_;
+    bool ok_;
+  };
+
   // The owner's close: idempotent, never throws; see the header comment.
+  // Frees the memory, releases faulting threads, and closes the descriptors
+  // once the operations in flight have returned. Operations after it fail
+  // with -ECANCELED.
   void close() noexcept;
 
   // ---- data path (region_datapath.cc): no allocation, no throw, no lock.
@@ -100,6 +122,7 @@ class RegionCore {
   uint64_t ioctls_ = 0;
   uint64_t register_mode_ = 0;
   std::atomic<bool> closed_{false};
+  std::atomic<int> active_{0};
 };
 
 }  // namespace dmem

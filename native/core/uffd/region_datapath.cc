@@ -97,19 +97,27 @@ long RegionCore::fill_range(unsigned long request, size_t offset, const void* sr
 }
 
 long RegionCore::copy(size_t offset, const void* src, size_t len, bool write_protect) noexcept {
+  OpGuard guard(*this);
+  if (!guard.ok()) return -ECANCELED;
   return fill_range(UFFDIO_COPY, offset, src, len, write_protect ? UFFDIO_COPY_MODE_WP : 0);
 }
 
 long RegionCore::continue_range(size_t offset, size_t len, bool write_protect) noexcept {
+  OpGuard guard(*this);
+  if (!guard.ok()) return -ECANCELED;
   return fill_range(UFFDIO_CONTINUE, offset, nullptr, len,
                     write_protect ? UFFDIO_CONTINUE_MODE_WP : 0);
 }
 
 long RegionCore::zeropage(size_t offset, size_t len) noexcept {
+  OpGuard guard(*this);
+  if (!guard.ok()) return -ECANCELED;
   return fill_range(UFFDIO_ZEROPAGE, offset, nullptr, len, 0);
 }
 
 long RegionCore::poison(size_t offset, size_t len) noexcept {
+  OpGuard guard(*this);
+  if (!guard.ok()) return -ECANCELED;
   compat::UffdioPoison op = {};
   op.range.start = reinterpret_cast<uint64_t>(base()) + offset;
   op.range.len = len;
@@ -118,11 +126,15 @@ long RegionCore::poison(size_t offset, size_t len) noexcept {
 }
 
 int RegionCore::wake(size_t offset, size_t len) noexcept {
+  OpGuard guard(*this);
+  if (!guard.ok()) return -ECANCELED;
   struct uffdio_range range = {reinterpret_cast<uint64_t>(base()) + offset, len};
   return ::ioctl(uffd_.get(), UFFDIO_WAKE, &range) < 0 ? -errno : 0;
 }
 
 int RegionCore::write_protect(size_t offset, size_t len, bool protect, bool wake_after) noexcept {
+  OpGuard guard(*this);
+  if (!guard.ok()) return -ECANCELED;
   struct uffdio_writeprotect op = {};
   op.range.start = reinterpret_cast<uint64_t>(base()) + offset;
   op.range.len = len;
@@ -132,7 +144,8 @@ int RegionCore::write_protect(size_t offset, size_t len, bool protect, bool wake
 }
 
 int RegionCore::read_events(double* out, int max_events, int timeout_ms) noexcept {
-  if (closed()) return -ECANCELED;
+  OpGuard guard(*this);
+  if (!guard.ok()) return -ECANCELED;
   struct pollfd fds[2] = {{uffd_.get(), POLLIN, 0}, {shutdown_.get(), POLLIN, 0}};
   int ready = ::poll(fds, 2, timeout_ms);
   if (ready < 0) return errno == EINTR ? 0 : -errno;
@@ -166,6 +179,8 @@ int RegionCore::read_events(double* out, int max_events, int timeout_ms) noexcep
 }
 
 long RegionCore::pread(size_t offset, void* dst, size_t len) noexcept {
+  OpGuard guard(*this);
+  if (!guard.ok()) return -ECANCELED;
   size_t done = 0;
   while (done < len) {
     ssize_t n = ::pread(memfd_.get(), static_cast<uint8_t*>(dst) + done, len - done,
@@ -181,6 +196,8 @@ long RegionCore::pread(size_t offset, void* dst, size_t len) noexcept {
 }
 
 long RegionCore::pwrite(size_t offset, const void* src, size_t len) noexcept {
+  OpGuard guard(*this);
+  if (!guard.ok()) return -ECANCELED;
   size_t done = 0;
   while (done < len) {
     ssize_t n = ::pwrite(memfd_.get(), static_cast<const uint8_t*>(src) + done, len - done,
@@ -195,16 +212,22 @@ long RegionCore::pwrite(size_t offset, const void* src, size_t len) noexcept {
 }
 
 int RegionCore::punch_hole(size_t offset, size_t len) noexcept {
+  OpGuard guard(*this);
+  if (!guard.ok()) return -ECANCELED;
   int rc = ::fallocate(memfd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                        static_cast<off_t>(offset), static_cast<off_t>(len));
   return rc < 0 ? -errno : 0;
 }
 
 int RegionCore::dontneed(size_t offset, size_t len) noexcept {
+  OpGuard guard(*this);
+  if (!guard.ok()) return -ECANCELED;
   return ::madvise(base() + offset, len, MADV_DONTNEED) < 0 ? -errno : 0;
 }
 
 long RegionCore::allocated_bytes() noexcept {
+  OpGuard guard(*this);
+  if (!guard.ok()) return -ECANCELED;
   struct stat st;
   if (::fstat(memfd_.get(), &st) < 0) return -errno;
   return static_cast<long>(st.st_blocks) * 512;
@@ -214,6 +237,8 @@ long RegionCore::pagemap_scan(size_t offset, size_t len, uint64_t flags,
                               uint64_t category_inverted, uint64_t category_mask,
                               uint64_t category_anyof_mask, uint64_t return_mask, double* out,
                               size_t max_regions) noexcept {
+  OpGuard guard(*this);
+  if (!guard.ok()) return -ECANCELED;
   if (!pagemap_.valid()) return -ENOTSUP;
   const uint64_t lo = reinterpret_cast<uint64_t>(base());
   uint64_t cursor = lo + offset;
