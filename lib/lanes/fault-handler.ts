@@ -16,6 +16,10 @@ import { UffdRegion } from '../uffd/uffd-region';
 import { FaultKind } from '../uffd/event-layout';
 import { blockPagesFor, recordMiss, recordProbe, type BlockPolicy } from '../paging/elastic-block';
 import {
+  CHUNK_INSTALLS,
+  CHUNK_PAGES,
+  CHUNK_STRIDE,
+  CHUNK_WP_FAULTS,
   CTL_BUDGET_PAGES,
   CTL_FAILED,
   CTL_FREED_SEQ,
@@ -127,8 +131,29 @@ export class FaultHandler {
     this.#histogram[this.#histogramBase + bucket]++;
   }
 
+  /**
+   * Whether a good share (a quarter) of the pages installed write-protected in
+   * this chunk were written soon after. Then
+   * blocks are installed writable and counted dirty at once: writing a page
+   * back costs less here than a WP fault round trip per page.
+   */
+  #writeHeavy(page: number): boolean {
+    const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
+    return 4 * Atomics.load(this.#chunks, base + CHUNK_WP_FAULTS) > Atomics.load(this.#chunks, base + CHUNK_INSTALLS);
+  }
+
+  #countInstalls(page: number, pages: number): void {
+    const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
+    if (Atomics.add(this.#chunks, base + CHUNK_INSTALLS, pages) > CHUNK_PAGES) {
+      // Decay, so that a phase change is noticed.
+      Atomics.store(this.#chunks, base + CHUNK_INSTALLS, Atomics.load(this.#chunks, base + CHUNK_INSTALLS) >> 1);
+      Atomics.store(this.#chunks, base + CHUNK_WP_FAULTS, Atomics.load(this.#chunks, base + CHUNK_WP_FAULTS) >> 1);
+    }
+  }
+
   /** A write to a write-protected page: it is dirty from now on. */
   #writeFault(page: number): void {
+    Atomics.add(this.#chunks, Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE + CHUNK_WP_FAULTS, 1);
     Atomics.or(this.#flags, page, FLAG_DIRTY | FLAG_REF);
     try {
       this.#region.writeProtect(page * PAGE_SIZE, PAGE_SIZE, false, true);
@@ -175,7 +200,9 @@ export class FaultHandler {
   /** CONTINUE a page that is in the page cache; EEXIST (already mapped) only wakes. */
   #mapCached(page: number, write: boolean): void {
     const flags = write ? Atomics.or(this.#flags, page, FLAG_REF | FLAG_DIRTY) : Atomics.or(this.#flags, page, FLAG_REF);
-    const protect = this.#trackWrites && !write && (flags & FLAG_DIRTY) === 0;
+    const protect = this.#trackWrites && !write && (flags & FLAG_DIRTY) === 0 && !this.#writeHeavy(page);
+    if (protect) this.#countInstalls(page, 1);
+    else if (!write && this.#trackWrites) Atomics.or(this.#flags, page, FLAG_DIRTY);
     const mapped = this.#region.continue(page * PAGE_SIZE, PAGE_SIZE, protect);
     if (mapped === 0) this.#stats[this.#statsBase + LANE_STALE]++;
   }
@@ -314,20 +341,32 @@ export class FaultHandler {
    * touches are seen and feed the block policy.
    */
   #install(page: number, start: number, end: number, write: boolean): void {
-    const multi = end - start > 1;
-    const probe = multi && this.#probeEvery > 0 && ++this.#installs % this.#probeEvery === 0;
+    // A probe leaves one page of the block unmapped, the one farthest from the
+    // fault (the block's last claimed page): its first touch raises MINOR (a
+    // prefetch hit); evicted untouched, it is waste. One page per probe keeps
+    // the cost at one extra fault per probed block.
+    let sentinel = -1;
+    if (end - start > 1 && this.#probeEvery > 0 && ++this.#installs % this.#probeEvery === 0) {
+      for (let p = end - 1; p > page; p--) {
+        if (this.#claimed[p - start] !== NOT_CLAIMED) {
+          sentinel = p;
+          break;
+        }
+      }
+    }
     // Flags first, while the pages are still ours (FETCHING): once a page is
     // mapped, a write to it may raise a WP fault that another lane serves by
     // setting FLAG_DIRTY, which must not be overwritten afterwards.
+    // A write fault maps its whole block writable and dirty: a WP fault per
+    // page costs a full round trip, far more than writing a clean page back.
+    const writable = write || !this.#trackWrites || this.#writeHeavy(page);
+    if (!writable) this.#countInstalls(page, end - start);
     for (let p = start; p < end; p++) {
       const was = this.#claimed[p - start];
       if (was === NOT_CLAIMED) continue;
       const fromRemote = was === PageState.remote ? FLAG_REMOTE_VALID : 0;
-      // A write fault maps its whole block writable and dirty: a WP fault per
-      // page costs a full round trip, far more than writing a clean page back.
-      const dirty = write ? FLAG_DIRTY : 0;
-      const unmapped = probe && p !== page;
-      Atomics.store(this.#flags, p, fromRemote | (unmapped ? FLAG_PROBE : dirty | FLAG_REF));
+      const dirty = writable && this.#trackWrites ? FLAG_DIRTY : 0;
+      Atomics.store(this.#flags, p, fromRemote | (p === sentinel ? FLAG_PROBE : dirty | FLAG_REF));
     }
     let q = start;
     while (q < end) {
@@ -337,19 +376,16 @@ export class FaultHandler {
       }
       let r = q + 1;
       while (r < end && this.#claimed[r - start] !== NOT_CLAIMED) r++;
-      const split = page >= q && page < r;
-      if (probe) {
-        this.#prefetch(q, split ? page : r, start);
-        if (split) {
-          this.#copy(page, page + 1, start, write);
-          this.#prefetch(page + 1, r, start);
-        }
-        this.#stats[this.#statsBase + LANE_PROBE_PAGES] += r - q - (split ? 1 : 0);
+      if (sentinel >= q && sentinel < r) {
+        if (sentinel > q) this.#copy(q, sentinel, start, writable);
+        this.#prefetch(sentinel, sentinel + 1, start);
+        if (sentinel + 1 < r) this.#copy(sentinel + 1, r, start, writable);
+        this.#stats[this.#statsBase + LANE_PROBE_PAGES]++;
       } else {
-        this.#copy(q, r, start, write);
+        this.#copy(q, r, start, writable);
       }
       for (let p = q; p < r; p++) {
-        Atomics.store(this.#states, p, probe && p !== page ? PageState.prefetched : PageState.resident);
+        Atomics.store(this.#states, p, p === sentinel ? PageState.prefetched : PageState.resident);
       }
       q = r;
     }
@@ -357,7 +393,7 @@ export class FaultHandler {
   }
 
   #copy(from: number, to: number, start: number, writable: boolean): void {
-    const protect = this.#trackWrites && !writable;
+    const protect = !writable;
     this.#region.copy(from * PAGE_SIZE, this.#stagingView, (from - start) * PAGE_SIZE, (to - from) * PAGE_SIZE, protect);
   }
 

@@ -38,7 +38,7 @@ export const FLAG_REMOTE_VALID = 1 << 2;
 export const FLAG_PROBE = 1 << 3;
 
 // ---- chunk table (Int32Array, CHUNK_STRIDE ints per chunk)
-export const CHUNK_STRIDE = 8;
+export const CHUNK_STRIDE = 10;
 export const CHUNK_BLOCK_SHIFT = 0;
 export const CHUNK_MISSES = 1;
 export const CHUNK_SEQUENTIAL = 2;
@@ -48,6 +48,9 @@ export const CHUNK_STREAM_B = 4;
 export const CHUNK_PROBE_HITS = 5;
 export const CHUNK_PROBE_WASTE = 6;
 export const CHUNK_CHANGES = 7;
+/** Write-protect faults and pages installed here, halved together as they grow. */
+export const CHUNK_WP_FAULTS = 8;
+export const CHUNK_INSTALLS = 9;
 
 // ---- control block (Int32Array); each field on its own 64-byte line
 const LINE = 16; // int32s per cache line

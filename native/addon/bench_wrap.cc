@@ -5,6 +5,9 @@
 
 #include "addon/args.h"
 #include "addon/js_errors.h"
+#include "addon/handle_registry.h"
+#include "addon/region_registry.h"
+#include "pager/floor_pager.h"
 #include "transport/raw_baseline.h"
 
 namespace dmem::addon {
@@ -73,9 +76,57 @@ class RawClientWrap : public Napi::ObjectWrap<RawClientWrap> {
   std::unique_ptr<RawClient> client_;
 };
 
+class FloorPagerWrap : public Napi::ObjectWrap<FloorPagerWrap> {
+ public:
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "NativeFloorPager",
+                       {InstanceMethod<&FloorPagerWrap::stats>("stats"), InstanceMethod<&FloorPagerWrap::close>("close")});
+  }
+  // new NativeFloorPager(regionId, sessionId, addresses: Float64Array, keys: Float64Array,
+  //                      slabSize, blockPages, budgetPages)
+  explicit FloorPagerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FloorPagerWrap>(info) {
+    Napi::Env env = info.Env();
+    const char* op = "NativeFloorPager";
+    auto region = find_region(static_cast<uint32_t>(to_size(env, info[0], "region id", op)));
+    auto session = HandleRegistry<RemoteSession>::instance().find(static_cast<uint32_t>(to_size(env, info[1], "session id", op)));
+    if (region == nullptr || session == nullptr) throw dmem_error(env, "ERR_DMEM_CLOSED", "NativeFloorPager: the region or session is closed");
+    auto addresses = typed_array<Napi::Float64Array>(env, info[2], napi_float64_array, "addresses must be a Float64Array", op);
+    auto keys = typed_array<Napi::Float64Array>(env, info[3], napi_float64_array, "keys must be a Float64Array", op);
+    FloorPagerOptions options;
+    for (size_t i = 0; i < addresses.ElementLength(); i++) options.slab_addresses.push_back(static_cast<uint64_t>(addresses[i]));
+    for (size_t i = 0; i < keys.ElementLength(); i++) options.slab_keys.push_back(static_cast<uint32_t>(keys[i]));
+    options.slab_size = to_size(env, info[4], "slabSize", op);
+    options.block_pages = static_cast<uint32_t>(to_size(env, info[5], "blockPages", op));
+    options.budget_pages = static_cast<uint32_t>(to_size(env, info[6], "budgetPages", op));
+    translate(env, [&] {
+      pager_ = std::make_unique<FloorPager>(region, session, options);
+      return 0;
+    });
+  }
+
+ private:
+  Napi::Value stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    if (pager_ == nullptr) return o;
+    FloorPagerStats s = pager_->stats();
+    o.Set("faults", Napi::Number::New(env, static_cast<double>(s.faults)));
+    o.Set("fetchedPages", Napi::Number::New(env, static_cast<double>(s.fetched_pages)));
+    o.Set("evictedPages", Napi::Number::New(env, static_cast<double>(s.evicted_pages)));
+    o.Set("failures", Napi::Number::New(env, static_cast<double>(s.failures)));
+    return o;
+  }
+  Napi::Value close(const Napi::CallbackInfo& info) {
+    pager_.reset();
+    return info.Env().Undefined();
+  }
+  std::unique_ptr<FloorPager> pager_;
+};
+
 }  // namespace
 
 void define_bench(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeFloorPager", FloorPagerWrap::define(env));
   exports.Set("NativeRawServer", RawServerWrap::define(env));
   exports.Set("NativeRawClient", RawClientWrap::define(env));
 }

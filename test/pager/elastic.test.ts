@@ -1,0 +1,50 @@
+// The elastic block policy on real faults: a sequential scan grows the block,
+// uniform random access settles at 4 KiB, alternating phases are followed.
+import { describe, expect, it } from 'vitest';
+import { createRegion, type Region } from '../../dist/index.js';
+import { rng } from '../helpers/memory-node';
+import { printSkip, uffdSkipReason } from '../helpers/uffd';
+
+const MiB = 2 ** 20;
+const skip = uffdSkipReason();
+printSkip(skip, 'elastic block tests');
+
+function sequential(region: Region): void {
+  const words = new Uint32Array(region.view());
+  for (let p = 0; p < words.length / 1024; p++) words[p * 1024 + 5] += 1;
+}
+
+function random(region: Region, touches: number, seed: number): void {
+  const words = new Uint32Array(region.view());
+  const pages = words.length / 1024;
+  const next = rng(seed);
+  for (let i = 0; i < touches; i++) words[(next() % pages) * 1024 + 5] += 1;
+}
+
+/** The block size most chunks use now. */
+function dominant(region: Region): string {
+  const sizes = region.stats().blockSizes;
+  return Object.entries(sizes).sort((a, b) => b[1] - a[1])[0][0];
+}
+
+describe.skipIf(skip !== undefined)('elastic blocks', () => {
+  it('grow on a sequential scan, settle at 4k on uniform random access, and follow alternating phases', async () => {
+    const region = await createRegion({ size: 64 * MiB, localBytes: 8 * MiB, lanes: 2, block: 'elastic' });
+    const phases: string[] = [];
+    try {
+      sequential(region);
+      phases.push(`seq:${dominant(region)}`);
+      random(region, 60_000, 1);
+      phases.push(`random:${dominant(region)}`);
+      sequential(region);
+      phases.push(`seq:${dominant(region)}`);
+      random(region, 60_000, 2);
+      phases.push(`random:${dominant(region)}`);
+      console.log(`elastic phases: ${phases.join(' -> ')}; final ${JSON.stringify(region.stats().blockSizes)}`);
+      expect(phases).toEqual(['seq:256k', 'random:4k', 'seq:256k', 'random:4k']);
+      expect(region.failure).toBeUndefined();
+    } finally {
+      await region.close();
+    }
+  });
+});
