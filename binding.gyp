@@ -34,6 +34,7 @@
         "native/core/transport/connection.cc",
         "native/core/transport/connection_datapath.cc",
         "native/core/transport/raw_baseline.cc",
+        "native/core/pager/floor_pager.cc",
         "native/addon/region_wrap.cc",
         "native/addon/transport_wrap.cc",
         "native/addon/bench_wrap.cc",

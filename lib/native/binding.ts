@@ -123,7 +123,21 @@ export interface NativeRawClient {
   close(): void;
 }
 
+export interface NativeFloorPager {
+  stats(): { faults: number; fetchedPages: number; evictedPages: number; failures: number };
+  close(): void;
+}
+
 export interface CoreBinding {
+  NativeFloorPager: new (
+    regionId: number,
+    sessionId: number,
+    addresses: Float64Array,
+    keys: Float64Array,
+    slabSize: number,
+    blockPages: number,
+    budgetPages: number,
+  ) => NativeFloorPager;
   NativeRawServer: new (host: string, port: number) => NativeRawServer;
   NativeRawClient: new (host: string, port: number) => NativeRawClient;
   NativeNodeBackend: new (options: NativeNodeBackendOptions) => NativeNodeBackend;
