@@ -231,6 +231,9 @@ export class FaultHandler {
         continue;
       }
       this.#stats[this.#statsBase + LANE_BUDGET_WAITS]++;
+      if (Atomics.load(c, CTL_FAILED) !== 0) {
+        throw Object.assign(new Error('no local memory can be freed: the memory node failed'), { errno: Atomics.load(c, CTL_FAILED) });
+      }
       const seq = Atomics.load(c, CTL_FREED_SEQ);
       this.#kick();
       Atomics.wait(c, CTL_FREED_SEQ, seq, 5);
@@ -250,7 +253,14 @@ export class FaultHandler {
   /** Fetches the block around `page`; false when another lane claimed `page` first. */
   #fetch(page: number, write: boolean): boolean {
     let blockPages = Math.min(blockPagesFor(this.#chunks, page, this.#policy), MAX_BLOCK_PAGES);
-    const reserved = this.#reserve(blockPages);
+    let reserved: number;
+    try {
+      reserved = this.#reserve(blockPages);
+    } catch (error) {
+      if ((error as Error).message === 'region closed') throw error;
+      this.#poisonFault(page, error as Error & { errno?: number });
+      return true;
+    }
     while (blockPages > reserved) blockPages >>= 1; // the budget is short: a smaller aligned block
     const start = page - (page % blockPages);
     const end = Math.min(start + blockPages, this.#pages);
@@ -268,7 +278,14 @@ export class FaultHandler {
       this.#unreserve(claimed);
       return false;
     }
-    this.#read(start, end);
+    try {
+      this.#read(start, end);
+    } catch (error) {
+      this.#abandon(start, end);
+      this.#unreserve(claimed);
+      this.#poisonFault(page, error as Error & { errno?: number });
+      return true;
+    }
     this.#install(page, start, end, write);
     recordMiss(this.#chunks, page, start, end, this.#policy);
     return true;
@@ -322,16 +339,24 @@ export class FaultHandler {
     }
   }
 
-  /** The memory node cannot give this block: record why and raise SIGBUS in the faulting threads. */
+  /** A completion failed: the memory node cannot give this block. */
   #fail(start: number, status: number): never {
-    Atomics.compareExchange(this.#control, CTL_FAILED, 0, status);
-    const error = completionError('READ', status, this.#remote.address(start), PAGE_SIZE, undefined);
+    throw completionError('READ', status, this.#remote.address(start), PAGE_SIZE, undefined);
+  }
+
+  /**
+   * The page cannot be had (the memory node is gone): record why, and resolve
+   * the fault with SIGBUS (UFFDIO_POISON) rather than leave the thread
+   * blocked forever. The lane lives on to answer later faults the same way.
+   */
+  #poisonFault(page: number, error: Error & { errno?: number }): void {
+    const errno = typeof error.errno === 'number' && error.errno !== 0 ? Math.abs(error.errno) : 5; // EIO
+    Atomics.compareExchange(this.#control, CTL_FAILED, 0, errno);
     try {
-      this.#region.poison(start * PAGE_SIZE, PAGE_SIZE);
+      this.#region.poison(page * PAGE_SIZE, PAGE_SIZE);
     } catch {
-      // Without UFFDIO_POISON the thread stays blocked until the region closes.
+      // Without UFFDIO_POISON (Linux < 6.6) the thread stays blocked until the region closes.
     }
-    throw error;
   }
 
   /**

@@ -4,7 +4,7 @@
  * that eviction and writeback overlap with the lanes' fetches.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { CTL_KICK_SEQ, CTL_STOP } from '../paging/layout';
+import { CTL_FAILED, CTL_FREED_SEQ, CTL_KICK_SEQ, CTL_STOP } from '../paging/layout';
 import { Evictor } from './evictor';
 import type { PagerConfig, WorkerReport } from './lane-init';
 
@@ -35,6 +35,13 @@ function run(config: PagerConfig): void {
 try {
   run(workerData as PagerConfig);
 } catch (error) {
-  const e = error as Error & { code?: string };
-  if (e.message !== 'region closed') report({ type: 'failed', message: e.message, code: e.code });
+  const e = error as Error & { code?: string; errno?: number };
+  if (e.message !== 'region closed') {
+    // Lanes waiting for budget must learn that none will come.
+    const control = new Int32Array((workerData as PagerConfig).shared.control);
+    Atomics.compareExchange(control, CTL_FAILED, 0, typeof e.errno === 'number' && e.errno !== 0 ? Math.abs(e.errno) : 5);
+    Atomics.add(control, CTL_FREED_SEQ, 1);
+    Atomics.notify(control, CTL_FREED_SEQ);
+    report({ type: 'failed', message: e.message, code: e.code });
+  }
 }
