@@ -60,6 +60,8 @@ export class FaultHandler {
   readonly #region: UffdRegion;
   readonly #states: Uint8Array;
   readonly #flags: Uint8Array;
+  readonly #owners: Uint8Array;
+  readonly #owner: number;
   readonly #chunks: Int32Array;
   readonly #control: Int32Array;
   readonly #stats: Float64Array;
@@ -86,6 +88,8 @@ export class FaultHandler {
     this.#region = UffdRegion.attach(init.region);
     this.#states = new Uint8Array(init.shared.states);
     this.#flags = new Uint8Array(init.shared.flags);
+    this.#owners = new Uint8Array(init.shared.owners);
+    this.#owner = init.lane + 1;
     this.#chunks = new Int32Array(init.shared.chunks);
     this.#control = new Int32Array(init.shared.control);
     this.#stats = new Float64Array(init.shared.laneStats);
@@ -392,6 +396,7 @@ export class FaultHandler {
       const fromRemote = was === PageState.remote ? FLAG_REMOTE_VALID : 0;
       const dirty = writable && this.#trackWrites ? FLAG_DIRTY : 0;
       Atomics.store(this.#flags, p, fromRemote | (p === sentinel ? FLAG_PROBE : dirty | FLAG_REF));
+      Atomics.store(this.#owners, p, this.#owner);
     }
     let q = start;
     while (q < end) {

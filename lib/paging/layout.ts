@@ -103,6 +103,8 @@ export interface PagerShared {
   pages: number;
   states: SharedArrayBuffer; // Uint8Array(pages)
   flags: SharedArrayBuffer; // Uint8Array(pages)
+  /** The lane that last installed each page, plus one (0: none yet); written by that lane. */
+  owners: SharedArrayBuffer; // Uint8Array(pages)
   chunks: SharedArrayBuffer; // Int32Array(chunks * CHUNK_STRIDE)
   control: SharedArrayBuffer; // Int32Array(CTL_INTS)
   laneStats: SharedArrayBuffer; // Float64Array(lanes * LANE_STRIDE)
@@ -119,6 +121,7 @@ export function allocatePagerShared(pages: number, lanes: number, budgetPages: n
     pages,
     states: new SharedArrayBuffer(pages),
     flags: new SharedArrayBuffer(pages),
+    owners: new SharedArrayBuffer(pages),
     chunks: new SharedArrayBuffer(chunkCount(pages) * CHUNK_STRIDE * 4),
     control: new SharedArrayBuffer(CTL_INTS * 4),
     laneStats: new SharedArrayBuffer(lanes * LANE_STRIDE * 8),
