@@ -5,9 +5,13 @@ import { OptionError } from '../errors';
 import { parseHostPort } from '../node/memory-node';
 import { renderTransportTable, runTransportBench, type BenchTransport } from '../bench/transport-bench';
 import { runBenchPager } from './bench-pager-command';
+import { runBenchVerbs } from './bench-verbs-command';
+import { runBenchSuite } from './bench-suite-command';
+import { runBenchPf } from './bench-pf-command';
 
 export const BENCH_USAGE = `usage: dmem bench pager [options]     (dmem bench pager --help)
        dmem bench transport [options]
+       dmem bench verbs [options] [read|write] [HOST]   (dmem bench verbs --help)
 
   --remote HOST:PORT     measure this memory node for its own transport
                          (others run in child memory nodes on loopback)
@@ -19,13 +23,16 @@ export const BENCH_USAGE = `usage: dmem bench pager [options]     (dmem bench pa
 
 export async function runBench(args: string[], out: (line: string) => void): Promise<number> {
   const [suite, ...rest] = args;
+  if (suite === undefined || suite.startsWith('--')) return runBenchSuite(args, out);
   if (suite === 'pager') return runBenchPager(rest, out);
+  if (suite === 'pf') return runBenchPf(rest, out);
+  if (suite === 'verbs') return runBenchVerbs(rest, out);
   if (suite !== 'transport') {
     if (suite === undefined || suite === '--help') {
       out(BENCH_USAGE);
       return suite === undefined ? 2 : 0;
     }
-    throw new OptionError('bench', `unknown suite ${JSON.stringify(suite)}; available: transport, pager`);
+    throw new OptionError('bench', `unknown suite ${JSON.stringify(suite)}; available: transport, pager, pf, verbs`);
   }
   const { values } = parseArgs({
     args: rest,

@@ -16,6 +16,8 @@ commands:
   serve [options]    run a memory node (dmem serve --help)
   bench transport    data-path latency and throughput per transport,
                      against a raw socket baseline (dmem bench --help)
+  bench verbs        RDMA READ/WRITE latency and bandwidth through a verbs
+                     lane, perftest's flags (dmem bench --help)
   help               this text
 `;
 

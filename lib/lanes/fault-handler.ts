@@ -353,6 +353,10 @@ export class FaultHandler {
    * the fault with SIGBUS (UFFDIO_POISON) rather than leave the thread
    * blocked forever. The lane lives on to answer later faults the same way.
    */
+  failFault(page: number, error: Error & { errno?: number }): void {
+    this.#poisonFault(page, error);
+  }
+
   #poisonFault(page: number, error: Error & { errno?: number }): void {
     const errno = typeof error.errno === 'number' && error.errno !== 0 ? Math.abs(error.errno) : 5; // EIO
     Atomics.compareExchange(this.#control, CTL_FAILED, 0, errno);

@@ -26,7 +26,15 @@ function run(init: LaneInit): void {
         const started = performance.now();
         const at = i * EVENT_STRIDE;
         const page = events[at + EVENT_OFFSET] / 2 ** PAGE_SHIFT;
-        handler.handle(page, events[at + EVENT_KIND], events[at + EVENT_WRITE] === 1, started);
+        try {
+          handler.handle(page, events[at + EVENT_KIND], events[at + EVENT_WRITE] === 1, started);
+        } catch (error) {
+          if ((error as Error).message === 'region closed') throw error;
+          // Never leave a thread blocked, and never lose the lane: record the
+          // failure, release the faulting thread with SIGBUS, serve on.
+          handler.failFault(page, error as Error & { errno?: number });
+          report({ type: 'failed', message: (error as Error).message, code: (error as { code?: string }).code });
+        }
       }
     }
   } finally {

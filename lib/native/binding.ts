@@ -7,6 +7,7 @@
  */
 import bindings from 'bindings';
 import { DmemError, ErrorCodes, SystemError } from '../errors';
+import type { QueuePairEndpoint } from '../node/backend';
 
 export interface KernelConstants {
   readonly [name: string]: number;
@@ -180,9 +181,71 @@ export interface VerbsDevice {
   ports: VerbsPort[];
 }
 
+/** The port a verbs object uses, as resolved natively. */
+export interface VerbsPortFacts {
+  device: string;
+  port: number;
+  /** -1 on InfiniBand (addressed by LID). */
+  gidIndex: number;
+  /** colon-separated hex, as in sysfs; '' when no GID is used. */
+  gid: string;
+  linkLayer: 'InfiniBand' | 'Ethernet';
+  lid: number;
+  mtu: number;
+}
+
+export interface NativeVerbsNodeOptions {
+  /** '' = the first device with an active port. */
+  device: string;
+  port: number;
+  /** Omitted: the RoCE v2 GID of the netdev's IPv4 address. */
+  gidIndex?: number;
+  slabSize: number;
+  slots: number;
+}
+
+export interface NativeVerbsNode {
+  readonly queuePairs: number;
+  describe(): VerbsPortFacts & { addressBase: number };
+  openSession(session: number): void;
+  closeSession(session: number): void;
+  grant(slot: number, session: number): { address: number; key: number };
+  revoke(slot: number): void;
+  connectQp(session: number, client: QueuePairEndpoint): QueuePairEndpoint;
+  disconnectQp(session: number, qpn: number): boolean;
+  close(): void;
+}
+
+export interface NativeVerbsSessionOptions {
+  device: string;
+  port: number;
+  gidIndex?: number;
+  timeoutMs: number;
+}
+
+export interface NativeVerbsSession {
+  readonly id: number;
+  readonly lost: boolean;
+  describe(): VerbsPortFacts;
+  markLost(): void;
+  createLane(maxInflight: number): { lane: number; endpoint: QueuePairEndpoint };
+  connectLane(lane: number, node: QueuePairEndpoint): void;
+  dropLane(lane: number): void;
+  /** Memory-node QP numbers of lanes closed since the last call. */
+  takeClosed(): number[];
+  close(): void;
+}
+
 export interface VerbsBinding {
   setErrorClasses(system: typeof SystemError, dmem: typeof DmemError): void;
   listDevices(): VerbsDevice[];
+  /** The enum name (IBV_WC_REM_ACCESS_ERR) and ibv_wc_status_str text of an ibv_wc_status. */
+  workCompletionStatus(status: number): { name: string; text: string };
+  readonly WC_STATUS_BASE: number;
+  NativeVerbsNode: new (options: NativeVerbsNodeOptions) => NativeVerbsNode;
+  NativeVerbsSession: new (options: NativeVerbsSessionOptions) => NativeVerbsSession;
+  /** Claims a connected lane of session `session` for the calling thread and registers `staging` for it. */
+  NativeVerbsConnection: new (session: number, lane: number, staging: ArrayBuffer, spinUs: number) => NativeConnection;
 }
 
 let core: CoreBinding | undefined;

@@ -13,6 +13,23 @@ export type DataEndpoint =
   | { kind: 'unix'; path: string }
   | { kind: 'verbs'; device: string; port: number; gidIndex: number };
 
+/**
+ * What an RC queue pair tells its peer so the two can connect (verbs only;
+ * docs/PROTOCOL.md, connect-qp).
+ */
+export interface QueuePairEndpoint {
+  /** 24-bit queue pair number. */
+  qpn: number;
+  /** 24-bit first packet sequence number. */
+  psn: number;
+  /** 32 lowercase hex digits; zeros on InfiniBand without GRH. */
+  gid: string;
+  /** InfiniBand LID; 0 on RoCE. */
+  lid: number;
+  /** Active MTU in bytes (256..4096); the path uses the smaller of the two. */
+  mtu: number;
+}
+
 export interface SlabGrant {
   address: number;
   length: number;
@@ -48,4 +65,13 @@ export interface SlabBackend {
   stats(): BackendStats;
   /** Stops the data listener and frees everything. Safe to call twice. */
   close(): void;
+  /**
+   * Verbs only: a queue pair for `sessionId`, connected to the client's, in
+   * the session's protection domain (so it reaches that session's slabs and
+   * nothing else). Backends without it answer connect-qp with
+   * ERR_DMEM_WRONG_TRANSPORT.
+   */
+  connectQueuePair?(sessionId: number, client: QueuePairEndpoint): QueuePairEndpoint;
+  /** Verbs only: frees the session's queue pair `qpn`; false when it has none by that number. */
+  disconnectQueuePair?(sessionId: number, qpn: number): boolean;
 }

@@ -15,6 +15,7 @@
  */
 import * as net from 'node:net';
 import { DmemError, ErrorCodes, OptionError, SystemError } from '../errors';
+import type { QueuePairEndpoint } from './backend';
 import { encodeFrame, formatHostPort, FrameDecoder, type Frame } from './frames';
 import {
   parseServerMessage,
@@ -47,10 +48,24 @@ export interface Lease {
 
 type State = 'handshake' | 'ready' | 'closing' | 'closed' | 'lost';
 type RequestType = ClientRequest['type'];
-type ExpectedReply = { lease: 'leased'; release: 'released'; heartbeat: 'heartbeat'; stats: 'stats' };
+type ExpectedReply = {
+  lease: 'leased';
+  release: 'released';
+  heartbeat: 'heartbeat';
+  stats: 'stats';
+  'connect-qp': 'qp-connected';
+  'disconnect-qp': 'qp-disconnected';
+};
 type ReplyTo<T extends RequestType> = Extract<ServerReply, { type: ExpectedReply[T] }>;
 
-const EXPECTED_REPLY: ExpectedReply = { lease: 'leased', release: 'released', heartbeat: 'heartbeat', stats: 'stats' };
+const EXPECTED_REPLY: ExpectedReply = {
+  lease: 'leased',
+  release: 'released',
+  heartbeat: 'heartbeat',
+  stats: 'stats',
+  'connect-qp': 'qp-connected',
+  'disconnect-qp': 'qp-disconnected',
+};
 
 interface PendingRequest {
   readonly type: RequestType;
@@ -145,6 +160,21 @@ export class MemoryNodeClient {
   /** The node's counters (sessions, leases, free slots, backend data counters) and this session's. */
   async stats(): Promise<Record<string, unknown>> {
     return (await this.#request('stats', {})).stats;
+  }
+
+  /**
+   * Verbs: has the memory node connect a queue pair of this session to the
+   * client's `endpoint`; resolves with the node's endpoint. A node that does
+   * not serve verbs answers ERR_DMEM_WRONG_TRANSPORT.
+   */
+  async connectQp(endpoint: QueuePairEndpoint): Promise<QueuePairEndpoint> {
+    const { qpn, psn, gid, lid, mtu } = await this.#request('connect-qp', endpoint);
+    return { qpn, psn, gid, lid, mtu };
+  }
+
+  /** Verbs: frees the memory node's queue pair `qpn` (one connectQp returned). */
+  async disconnectQp(qpn: number): Promise<void> {
+    await this.#request('disconnect-qp', { qpn });
   }
 
   /** Sent automatically every welcome.heartbeatMs; call it to check liveness now. */

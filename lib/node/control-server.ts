@@ -21,6 +21,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import { DmemError, ErrorCodes, OptionError, SystemError } from '../errors';
 import { formatBytes } from '../util/size';
+import { VerbsErrorCodes } from '../verbs/errors';
 import type { BackendStats, SlabBackend } from './backend';
 import { encodeFrame, formatHostPort, FrameDecoder } from './frames';
 import {
@@ -28,6 +29,7 @@ import {
   parseClientMessage,
   PROTOCOL_VERSION,
   type ClientMessage,
+  type ConnectQpRequest,
   type HelloMessage,
   type ServerMessage,
 } from './messages';
@@ -276,6 +278,12 @@ export class ControlServer {
       case 'heartbeat':
         this.#send(connection, { type: 'heartbeat', id: message.id });
         return;
+      case 'connect-qp':
+        this.#onConnectQp(connection, session, message);
+        return;
+      case 'disconnect-qp':
+        this.#onDisconnectQp(connection, session, message.id, message.qpn);
+        return;
       case 'stats':
         this.#send(connection, {
           type: 'stats',
@@ -398,6 +406,46 @@ export class ControlServer {
     this.#revokeSlot(session, slabId);
     this.#send(connection, { type: 'released', id, slabId });
     this.#log(`session ${session.id} released slab ${slabId}`);
+  }
+
+  #onConnectQp(connection: Connection, session: Session, request: ConnectQpRequest): void {
+    const { id, type: _type, ...client } = request;
+    if (this.#backend.connectQueuePair === undefined) {
+      this.#send(connection, {
+        type: 'error',
+        id,
+        code: VerbsErrorCodes.wrongTransport,
+        message: `connect-qp: this memory node serves ${this.#backend.transport}, not verbs; use the ${this.#backend.transport} transport`,
+      });
+      return;
+    }
+    let node;
+    try {
+      node = this.#backend.connectQueuePair(session.id, client);
+    } catch (error) {
+      this.#send(connection, {
+        type: 'error',
+        id,
+        code: backendErrorCode(error),
+        message: `memory node could not connect a queue pair to QP ${client.qpn}: ${messageOf(error)}`,
+      });
+      return;
+    }
+    this.#send(connection, { type: 'qp-connected', id, ...node });
+    this.#log(`session ${session.id} connected queue pair ${node.qpn} to client QP ${client.qpn}`);
+  }
+
+  #onDisconnectQp(connection: Connection, session: Session, id: number, qpn: number): void {
+    if (this.#backend.disconnectQueuePair?.(session.id, qpn) !== true) {
+      this.#send(connection, {
+        type: 'error',
+        id,
+        code: VerbsErrorCodes.unknownQp,
+        message: `queue pair ${qpn} is not one of session ${session.id}'s: disconnect only QPs your own connect-qp replies named, once each`,
+      });
+      return;
+    }
+    this.#send(connection, { type: 'qp-disconnected', id, qpn });
   }
 
   /**

@@ -1,12 +1,15 @@
 /**
  * A memory node: the control server (leases, sessions, expiry) over a native
- * slab backend (memory or a file, served over tcp, shm or file). `dmem serve`
- * is a thin shell around this; tests and `dmem bench` start one in-process.
+ * slab backend (memory or a file, served over tcp, shm or file; or memory
+ * registered with an RDMA device, served over verbs). `dmem serve` is a thin
+ * shell around this; tests and `dmem bench` start one in-process.
  */
 import * as net from 'node:net';
 import { OptionError } from '../errors';
 import { parseSize } from '../util/size';
 import { ControlServer, type ControlServerStats } from './control-server';
+import type { VerbsPortFacts } from '../native/binding';
+import { VerbsSlabBackend } from '../verbs/verbs-backend';
 import { NativeSlabBackend } from './native-backend';
 import type { TransportKind } from './backend';
 
@@ -19,9 +22,11 @@ export interface MemoryNodeOptions {
   slabSize?: number | string;
   /** Required when listening on a non-loopback address. */
   token?: string;
-  transport?: Exclude<TransportKind, 'verbs'>;
+  transport?: TransportKind;
   /** Keep the pool in this file instead of DRAM (transports tcp and file). */
   file?: string;
+  /** transport 'verbs': the RDMA device, its port (default 1) and GID index (default: found by value). */
+  rdma?: { device?: string; port?: number; gidIndex?: number };
   heartbeatMs?: number;
   leaseTimeoutMs?: number;
   log?: (line: string) => void;
@@ -49,13 +54,13 @@ export function isLoopback(host: string): boolean {
 
 export class MemoryNode {
   readonly #server: ControlServer;
-  readonly #backend: NativeSlabBackend;
+  readonly #backend: NativeSlabBackend | VerbsSlabBackend;
   readonly address: { host: string; port: number };
-  readonly transport: Exclude<TransportKind, 'verbs'>;
+  readonly transport: TransportKind;
   readonly poolBytes: number;
   #closing: Promise<void> | undefined;
 
-  private constructor(server: ControlServer, backend: NativeSlabBackend, address: { host: string; port: number }) {
+  private constructor(server: ControlServer, backend: NativeSlabBackend | VerbsSlabBackend, address: { host: string; port: number }) {
     this.#server = server;
     this.#backend = backend;
     this.address = address;
@@ -66,8 +71,8 @@ export class MemoryNode {
   static async start(options: MemoryNodeOptions): Promise<MemoryNode> {
     const { host, port } = parseHostPort(options.listen ?? DEFAULT_LISTEN, 'listen');
     const transport = options.transport ?? 'tcp';
-    if (!['tcp', 'shm', 'file'].includes(transport)) {
-      throw new OptionError('transport', `expected tcp, shm or file (verbs: see dmem serve --transport verbs), got ${JSON.stringify(transport)}`);
+    if (!['tcp', 'shm', 'file', 'verbs'].includes(transport)) {
+      throw new OptionError('transport', `expected tcp, shm or file (or verbs, with an RDMA device), got ${JSON.stringify(transport)}`);
     }
     const size = parseSize(options.size, 'size');
     const slabSize = parseSize(options.slabSize ?? DEFAULT_SLAB_SIZE, 'slab-size');
@@ -75,11 +80,16 @@ export class MemoryNode {
     if (size < slabSize) throw new OptionError('size', `the pool (${size} bytes) must hold at least one slab of ${slabSize} bytes; raise --size or lower --slab-size`);
     if (transport === 'file' && options.file === undefined) throw new OptionError('file', '--transport file needs --file PATH (the pool file on an SSD or NVMe drive)');
     if (transport === 'shm' && options.file !== undefined) throw new OptionError('file', '--transport shm shares DRAM; for a pool in a file use --transport file or tcp');
+    if (transport === 'verbs' && options.file !== undefined) throw new OptionError('file', '--transport verbs registers DRAM with the device; for a pool in a file use --transport file or tcp');
+    if (transport !== 'verbs' && options.rdma !== undefined) throw new OptionError('device', '--device, --ib-port and --gid-index go with --transport verbs');
     const token = options.token === '' ? undefined : options.token;
     if (!isLoopback(host) && token === undefined) {
       throw new OptionError('token', `listening on ${host} (not loopback) needs a token: pass --token or set DMEM_TOKEN`);
     }
-    const backend = new NativeSlabBackend({ transport, poolBytes: size, slabSize, host, file: options.file });
+    const backend =
+      transport === 'verbs'
+        ? new VerbsSlabBackend({ poolBytes: size, slabSize, device: options.rdma?.device, ibPort: options.rdma?.port, gidIndex: options.rdma?.gidIndex })
+        : new NativeSlabBackend({ transport, poolBytes: size, slabSize, host, file: options.file });
     const server = new ControlServer({
       backend,
       host,
@@ -100,7 +110,12 @@ export class MemoryNode {
   }
 
   get fileDirect(): boolean {
-    return this.#backend.fileDirect;
+    return this.#backend instanceof NativeSlabBackend && this.#backend.fileDirect;
+  }
+
+  /** transport 'verbs': the device, port and GID serving the pool. */
+  get rdma(): VerbsPortFacts | undefined {
+    return this.#backend instanceof VerbsSlabBackend ? this.#backend.rdma : undefined;
   }
 
   stats(): ControlServerStats {

@@ -7,7 +7,7 @@
  * add a field without breaking an older one. A bad field throws
  * ERR_DMEM_PROTOCOL naming `<type>.<field>`, what was expected and what came.
  */
-import type { DataEndpoint, TransportKind } from './backend';
+import type { DataEndpoint, QueuePairEndpoint, TransportKind } from './backend';
 import { describeValue, protocolError, type Frame } from './frames';
 
 export const PROTOCOL_VERSION = 1;
@@ -38,10 +38,27 @@ export interface StatsRequest {
   type: 'stats';
   id: number;
 }
+/** Verbs: connect the memory node's side of one lane (the client's QP endpoint). */
+export interface ConnectQpRequest extends QueuePairEndpoint {
+  type: 'connect-qp';
+  id: number;
+}
+/** Verbs: free the memory node's queue pair `qpn` (a lane that closed). */
+export interface DisconnectQpRequest {
+  type: 'disconnect-qp';
+  id: number;
+  qpn: number;
+}
 export interface ByeMessage {
   type: 'bye';
 }
-export type ClientRequest = LeaseRequest | ReleaseRequest | HeartbeatRequest | StatsRequest;
+export type ClientRequest =
+  | LeaseRequest
+  | ReleaseRequest
+  | HeartbeatRequest
+  | StatsRequest
+  | ConnectQpRequest
+  | DisconnectQpRequest;
 export type ClientMessage = HelloMessage | ClientRequest | ByeMessage;
 
 // ---- server → client ------------------------------------------------------
@@ -90,7 +107,24 @@ export interface StatsReply {
   id: number;
   stats: Record<string, unknown>;
 }
-export type ServerReply = ErrorMessage | LeasedMessage | ReleasedMessage | HeartbeatReply | StatsReply;
+/** The memory node's QP endpoint, connected to the client's. */
+export interface QpConnectedMessage extends QueuePairEndpoint {
+  type: 'qp-connected';
+  id: number;
+}
+export interface QpDisconnectedMessage {
+  type: 'qp-disconnected';
+  id: number;
+  qpn: number;
+}
+export type ServerReply =
+  | ErrorMessage
+  | LeasedMessage
+  | ReleasedMessage
+  | HeartbeatReply
+  | StatsReply
+  | QpConnectedMessage
+  | QpDisconnectedMessage;
 export type ServerMessage = WelcomeMessage | ServerReply;
 
 export const CLIENT_MESSAGE_TYPES: readonly ClientMessage['type'][] = [
@@ -99,6 +133,8 @@ export const CLIENT_MESSAGE_TYPES: readonly ClientMessage['type'][] = [
   'release',
   'heartbeat',
   'stats',
+  'connect-qp',
+  'disconnect-qp',
   'bye',
 ];
 export const SERVER_MESSAGE_TYPES: readonly ServerMessage['type'][] = [
@@ -108,6 +144,8 @@ export const SERVER_MESSAGE_TYPES: readonly ServerMessage['type'][] = [
   'released',
   'heartbeat',
   'stats',
+  'qp-connected',
+  'qp-disconnected',
 ];
 
 const TRANSPORTS: readonly TransportKind[] = ['tcp', 'shm', 'file', 'verbs'];
@@ -133,6 +171,10 @@ export function parseClientMessage(value: unknown): ClientMessage {
       return { type, id: f.requestId() };
     case 'release':
       return { type: 'release', id: f.requestId(), slabId: f.integer('slabId', 0, MAX_U32) };
+    case 'connect-qp':
+      return { type, id: f.requestId(), ...queuePairEndpoint(f) };
+    case 'disconnect-qp':
+      return { type, id: f.requestId(), qpn: f.integer('qpn', 1, MAX_U24) };
     case 'bye':
       return { type: 'bye' };
     default:
@@ -181,9 +223,26 @@ export function parseServerMessage(value: unknown): ServerMessage {
       return { type: 'heartbeat', id: f.requestId() };
     case 'stats':
       return { type: 'stats', id: f.requestId(), stats: f.object('stats') };
+    case 'qp-connected':
+      return { type, id: f.requestId(), ...queuePairEndpoint(f) };
+    case 'qp-disconnected':
+      return { type, id: f.requestId(), qpn: f.integer('qpn', 1, MAX_U24) };
     default:
       throw unknownType(type, SERVER_MESSAGE_TYPES);
   }
+}
+
+const MAX_U24 = 0xffffff;
+const MTUS = [256, 512, 1024, 2048, 4096];
+
+function queuePairEndpoint(f: Fields): QueuePairEndpoint {
+  return {
+    qpn: f.integer('qpn', 1, MAX_U24),
+    psn: f.integer('psn', 0, MAX_U24),
+    gid: f.matching('gid', /^[0-9a-f]{32}$/, '32 lowercase hex digits'),
+    lid: f.integer('lid', 0, 0xffff),
+    mtu: f.integerOneOf('mtu', MTUS),
+  };
 }
 
 function parseDataEndpoint(data: Record<string, unknown>): DataEndpoint {
@@ -199,7 +258,8 @@ function parseDataEndpoint(data: Record<string, unknown>): DataEndpoint {
         kind,
         device: f.string('device'),
         port: f.integer('port', 1, 255),
-        gidIndex: f.integer('gidIndex', 0, MAX_U32),
+        // -1: InfiniBand, addressed by LID
+        gidIndex: f.integer('gidIndex', -1, MAX_U32),
       };
   }
 }
@@ -248,6 +308,12 @@ class Fields {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
       this.#bad(name, `an integer in [${min}, ${max}]`);
     }
+    return value;
+  }
+
+  integerOneOf(name: string, allowed: readonly number[]): number {
+    const value = this.#get(name);
+    if (typeof value !== 'number' || !allowed.includes(value)) this.#bad(name, `one of ${allowed.join(', ')}`);
     return value;
   }
 

@@ -13,8 +13,10 @@
  *   probe pages evicted untouched are waste.
  *
  * Every WINDOW misses the chunk is re-evaluated: mostly sequential → double
- * the block; rarely sequential → halve it; probes that waste more than twice
- * what they hit → halve it. So a scan grows to 256 KiB, random access settles
+ * the block; not sequential at all → straight back to 4 KiB (a chunk that
+ * grew during an initialising scan must not pay 256 KiB per cold miss for
+ * several windows); rarely sequential → halve it; probes that waste more than
+ * twice what they hit → halve it. So a scan grows to 256 KiB, random access settles
  * at 4 KiB, and alternating phases are followed within a few windows. A chunk
  * seen for the first time starts from its left neighbour's block, so a scan
  * crossing into a new chunk keeps its block.
@@ -106,6 +108,7 @@ function evaluate(chunks: Int32Array, base: number): void {
   const ratio = sequential / misses;
   let next = shift;
   if (ratio >= GROW_AT) next = shift + 1;
+  else if (sequential === 0) next = MIN_BLOCK_SHIFT; // no locality at all: straight to 4 KiB
   else if (ratio < SHRINK_BELOW) next = shift - 1;
   if (hits + waste >= 16) {
     if (waste > 2 * hits && next >= shift) next = shift - 1;

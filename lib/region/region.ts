@@ -24,6 +24,7 @@ import { MemoryNode } from '../node/memory-node';
 import { RemoteSession } from '../transport/remote-session';
 import { UffdRegion, type UffdRegionHandle } from '../uffd/uffd-region';
 import type { LaneInit, PagerConfig, WorkerReport } from '../lanes/lane-init';
+import { EVICT_BATCH } from '../lanes/evictor';
 import { resolveOptions, type RegionOptions, type ResolvedOptions } from './options';
 import { readStats, type RegionStats } from './stats';
 
@@ -33,6 +34,8 @@ export interface RegionHandle {
 }
 
 const EMBEDDED_SLAB = 64 * 2 ** 20;
+/** A lane fetches at most one 256 KiB block, in at most 64 runs. */
+const LANE_MAX_INFLIGHT = 64;
 const LANE_SCRIPT = path.join(__dirname, '..', 'lanes', 'pager-lane.js');
 const RECLAIMER_SCRIPT = path.join(__dirname, '..', 'lanes', 'reclaimer.js');
 
@@ -120,8 +123,12 @@ export class Region {
           }),
         );
       };
-      for (let lane = 0; lane < o.lanes; lane++) start(LANE_SCRIPT, { ...config, lane });
-      start(RECLAIMER_SCRIPT, config);
+      // Each worker gets its own prepared lane: for verbs, a queue pair
+      // connected here, through the control protocol, on this thread.
+      for (let lane = 0; lane < o.lanes; lane++) {
+        start(LANE_SCRIPT, { ...config, session: await session.prepareLane({ maxInflight: LANE_MAX_INFLIGHT }), lane });
+      }
+      start(RECLAIMER_SCRIPT, { ...config, session: await session.prepareLane({ maxInflight: EVICT_BATCH }) });
       await Promise.all(ready);
       const region = new Region(uffd, shared, session, node, workers, o);
       for (const worker of workers) {

@@ -19,9 +19,17 @@ export type OpKind = (typeof OpKind)[keyof typeof OpKind];
 
 export const COMPLETION_STRIDE = 3;
 export const COMPLETION_TAG = 0;
-/** 0, or an errno value (see completionError). */
+/**
+ * 0; an errno value (tcp, shm, file, and verbs operations refused before
+ * they reach the device); or, on verbs, WC_STATUS_BASE + an ibv_wc_status
+ * for a failed work completion. completionError() turns any of them into an
+ * error (a WorkCompletionError for the last kind).
+ */
 export const COMPLETION_STATUS = 1;
 export const COMPLETION_BYTES = 2;
+
+/** Verbs: a status at or above this is WC_STATUS_BASE + ibv_wc_status (native/core/verbs/work_completion.h). */
+export const WC_STATUS_BASE = 0x10000;
 
 /** One request moves at most this many bytes (native/core/transport/wire.h). */
 export const MAX_OP_BYTES = 1 << 20;

@@ -4,6 +4,7 @@
 #include "addon/js_errors.h"
 #include "addon/region_wrap.h"
 #include "addon/transport_wrap.h"
+#include "addon/workload_wrap.h"
 #include "uffd/kernel_compat.h"
 #include "uffd/userfaultfd.h"
 
@@ -73,6 +74,7 @@ Napi::Object init_module(Napi::Env env, Napi::Object exports) {
   RegionWrap::define(env, exports);
   define_transport(env, exports);
   define_bench(env, exports);
+  define_workloads(env, exports);
   return exports;
 }
 

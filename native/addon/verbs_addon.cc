@@ -2,7 +2,9 @@
 #include <napi.h>
 
 #include "addon/js_errors.h"
+#include "addon/verbs_wrap.h"
 #include "verbs/device_info.h"
+#include "verbs/work_completion.h"
 
 namespace dmem::addon {
 
@@ -45,11 +47,26 @@ Napi::Value list_devices(const Napi::CallbackInfo& info) {
   });
 }
 
+// workCompletionStatus(ibv_wc_status) -> { name: "IBV_WC_REM_ACCESS_ERR", text: ibv_wc_status_str }
+Napi::Value work_completion_status(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "workCompletionStatus: status must be a number");
+  const int status = info[0].As<Napi::Number>().Int32Value();
+  const char* name = verbs::wc_status_name(status);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", name != nullptr ? std::string(name) : "IBV_WC_" + std::to_string(status));
+  o.Set("text", ibv_wc_status_str(static_cast<ibv_wc_status>(status)));
+  return o;
+}
+
 Napi::Object init_module(Napi::Env env, Napi::Object exports) {
   exports.Set("setErrorClasses", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
                 set_error_classes(info);
               }));
   exports.Set("listDevices", Napi::Function::New(env, list_devices));
+  exports.Set("workCompletionStatus", Napi::Function::New(env, work_completion_status));
+  exports.Set("WC_STATUS_BASE", Napi::Number::New(env, verbs::kWcStatusBase));
+  define_verbs(env, exports);
   return exports;
 }
 

@@ -14,7 +14,7 @@ import {
 } from '../../dist/node/messages.js';
 import { rawFrame } from './raw-peer';
 
-const TYPES = ['hello', 'lease', 'release', 'heartbeat', 'stats', 'bye'];
+const TYPES = ['hello', 'lease', 'release', 'heartbeat', 'stats', 'connect-qp', 'disconnect-qp', 'bye'];
 
 /** A JSON object with a known type and arbitrary other fields. */
 const messageArb = fc

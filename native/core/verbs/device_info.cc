@@ -7,20 +7,11 @@
 #include <memory>
 
 #include "verbs/check.h"
+#include "verbs/device.h"
 
 namespace dmem::verbs {
 
 namespace {
-
-std::string format_gid(const union ibv_gid& gid) {
-  char text[40];
-  const uint8_t* b = gid.raw;
-  snprintf(text, sizeof(text),
-           "%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x", b[0], b[1],
-           b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-           b[15]);
-  return text;
-}
 
 std::string format_guid(__be64 guid) {
   uint64_t g = be64toh(guid);

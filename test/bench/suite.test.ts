@@ -1,0 +1,121 @@
+/**
+ * The bench suite's workloads verify themselves on plain memory and on a real
+ * dmem region (real userfaultfd faults served by real pager lanes), bad
+ * options fail before anything starts, and `dmem bench` writes the summary.
+ * Small footprints; nothing here asserts on time.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createRegion } from '../../dist/region/region';
+import { loadWorkloads } from '../../dist/bench/suite/native';
+import { runOnVcpus } from '../../dist/bench/suite/vcpu-runner';
+import { WORKLOADS, WORKLOAD_NAMES } from '../../dist/bench/suite/workloads';
+import { planBenchSuite } from '../../dist/cli/bench-suite-command';
+
+const FOOTPRINT = 8 * 2 ** 20;
+const BIN = path.resolve(__dirname, '..', '..', 'bin', 'dmem.js');
+
+describe('bench workloads', () => {
+  it('every workload the registry names exists natively', () => {
+    expect([...loadWorkloads().workloadNames()].sort()).toEqual([...WORKLOAD_NAMES].sort());
+  });
+
+  for (const spec of WORKLOADS) {
+    it(`${spec.name} verifies on plain memory with 2 vCPUs`, async () => {
+      const native = loadWorkloads();
+      const plain = native.allocatePlain(FOOTPRINT);
+      try {
+        const run = await runOnVcpus(spec.name, plain.address, FOOTPRINT, 2, spec.params(FOOTPRINT, true), 7);
+        expect(run.message).toBe('');
+        expect(run.ok).toBe(true);
+        expect(run.opsDone).toBeGreaterThan(0);
+      } finally {
+        native.freePlain(plain.buffer);
+      }
+    });
+
+    it(`${spec.name} verifies on a region with half its footprint local`, async () => {
+      const region = await createRegion({ size: FOOTPRINT, localBytes: FOOTPRINT / 2, block: 'elastic', lanes: 2 });
+      try {
+        const run = await runOnVcpus(spec.name, region.address, FOOTPRINT, 2, spec.params(FOOTPRINT, true), 7);
+        expect(run.message).toBe('');
+        expect(run.ok).toBe(true);
+        expect(region.failure).toBeUndefined();
+        const stats = region.stats();
+        expect(stats.faults.missing + stats.faults.minor).toBeGreaterThan(0);
+      } finally {
+        await region.close();
+      }
+    });
+  }
+
+  it('the native entry point refuses an unknown workload', () => {
+    const native = loadWorkloads();
+    const plain = native.allocatePlain(FOOTPRINT);
+    try {
+      expect(() => native.runWorkload('nope', plain.address, FOOTPRINT, 0, 1, 1, {}, new Int32Array(new SharedArrayBuffer(1024)))).toThrow(/unknown workload nope/);
+    } finally {
+      native.freePlain(plain.buffer);
+    }
+  });
+});
+
+describe('dmem bench options', () => {
+  it('refuses a local ratio outside (0, 1)', () => {
+    expect(() => planBenchSuite(['--local-ratio', '1.5'])).toThrow(/local-ratio: expected a fraction strictly between 0 and 1/);
+    expect(() => planBenchSuite(['--local-ratio', '0'])).toThrow(/local-ratio/);
+    expect(() => planBenchSuite(['--local-ratio', 'half'])).toThrow(/local-ratio/);
+  });
+
+  it('refuses an unknown workload and lists the valid ones', () => {
+    expect(() => planBenchSuite(['--workloads', 'kvcache,nosuch'])).toThrow(/unknown workload "nosuch"; valid: kvcache, heap, db, stream/);
+  });
+
+  it('refuses a footprint larger than the machine can back', () => {
+    expect(() => planBenchSuite(['--footprint', '64T'])).toThrow(/footprint: a footprint of .* needs about .* but only .* is available/);
+  });
+
+  it('refuses a bad vCPU count and transport', () => {
+    expect(() => planBenchSuite(['--vcpus', '0'])).toThrow(/vcpus: expected an integer from 1 to 64/);
+    expect(() => planBenchSuite(['--transport', 'carrier-pigeon'])).toThrow(/transport: expected shm, tcp or file/);
+  });
+
+  it('the command line exits 2 with the message before starting anything', () => {
+    const r = spawnSync(process.execPath, [BIN, 'bench', '--local-ratio', '1.5'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/local-ratio: expected a fraction strictly between 0 and 1/);
+    expect(r.stderr).not.toMatch(/\[1\//);
+  });
+});
+
+describe('dmem bench --quick --json', () => {
+  it('writes every figure and the summary', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dmem-bench-test-'));
+    try {
+      const json = path.join(dir, 'bench.json');
+      const html = path.join(dir, 'bench.html');
+      const r = spawnSync(process.execPath, [BIN, 'bench', '--quick', '--workloads', 'kvcache,sort', '--footprint', '8M', '--vcpus', '2', '--json', json, '--report', html], {
+        encoding: 'utf8',
+        timeout: 240_000,
+      });
+      expect(r.stderr).not.toMatch(/verification failed/);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/^headline: at 50% local \(shm\), suite average slowdown \(gups excluded\): elastic/m);
+      const report = JSON.parse(fs.readFileSync(json, 'utf8'));
+      expect(report.summary.localRatio).toBe(0.5);
+      expect(report.summary.transport).toBe('shm');
+      for (const policy of ['elastic', '4k', '16k', '64k']) expect(typeof report.summary.suiteAverageSlowdown[policy]).toBe('number');
+      expect(report.summary.allVerified).toBe(true);
+      expect(report.workloads.map((w: { name: string }) => w.name)).toEqual(['kvcache', 'sort']);
+      expect(report.workloads[0].policies).toHaveLength(4);
+      expect(report.scaling.points).toHaveLength(2);
+      const page = fs.readFileSync(html, 'utf8');
+      expect(page).toMatch(/<svg/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
+});
