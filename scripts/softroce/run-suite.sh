@@ -143,7 +143,11 @@ fi
 OUT=$(mktemp -d "${TMPDIR:-/var/tmp}/dmem-softroce-suite.XXXXXX")
 trap '[ -n "$KEEP" ] && { mkdir -p "$KEEP"; cp -r "$OUT"/. "$KEEP"/; }; rm -rf "$OUT"' EXIT
 status=0
-bash "$HERE/run.sh" --timeout 900 --share "$OUT" --env NPM_CONFIG_UPDATE_NOTIFIER=false -- \
+# A checkout under /tmp, /run or /dev/shm is hidden in the guest (tmpfs
+# there): share it explicitly (CI may clone anywhere).
+shares=(--share "$OUT")
+case "$(cd "$ROOT" && pwd -P)/" in /tmp/* | /run/* | /dev/shm/*) shares+=(--share "$ROOT") ;; esac
+bash "$HERE/run.sh" --timeout 900 "${shares[@]}" --env NPM_CONFIG_UPDATE_NOTIFIER=false -- \
   bash "$HERE/run-suite.sh" --in-guest "$OUT" "$BENCH" "$ITERS" || status=$?
 say "finished in $(($(date +%s) - start)) s with status $status"
 exit "$status"
