@@ -53,6 +53,8 @@ bool netdev_has_address(uint32_t ifindex, const union ibv_gid& gid) {
   return found;
 }
 
+}  // namespace
+
 const char* gid_type_name(uint32_t type) {
   switch (type) {
     case IBV_GID_TYPE_IB: return "IB";
@@ -61,8 +63,6 @@ const char* gid_type_name(uint32_t type) {
     default: return "unknown";
   }
 }
-
-}  // namespace
 
 std::string format_gid(const union ibv_gid& gid) {
   char text[40];

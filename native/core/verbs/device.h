@@ -56,5 +56,7 @@ class Device {
 
 // "fe80:0000:...": the form sysfs and `dmem info` show.
 std::string format_gid(const union ibv_gid& gid);
+// "IB", "RoCEv1", "RoCEv2" for an IBV_GID_TYPE_* value.
+const char* gid_type_name(uint32_t type);
 
 }  // namespace dmem::verbs

@@ -22,15 +22,6 @@ std::string format_guid(__be64 guid) {
   return text;
 }
 
-const char* gid_type_name(uint32_t type) {
-  switch (type) {
-    case IBV_GID_TYPE_IB: return "IB";
-    case IBV_GID_TYPE_ROCE_V1: return "RoCEv1";
-    case IBV_GID_TYPE_ROCE_V2: return "RoCEv2";
-    default: return "unknown";
-  }
-}
-
 bool gid_is_zero(const union ibv_gid& gid) {
   for (uint8_t byte : gid.raw) {
     if (byte != 0) return false;
