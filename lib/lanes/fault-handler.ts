@@ -14,7 +14,7 @@ import { COMPLETION_STATUS, COMPLETION_STRIDE, OpKind, completionBuffer, opBuffe
 import { completionError } from '../transport/completion-error';
 import { UffdRegion } from '../uffd/uffd-region';
 import { FaultKind } from '../uffd/event-layout';
-import { blockPagesFor, recordMiss, recordProbe, type BlockPolicy } from '../paging/elastic-block';
+import { fetchPagesFor, recordMiss, recordProbe, type BlockPolicy } from '../paging/elastic-block';
 import {
   CHUNK_INSTALLS,
   CHUNK_PAGES,
@@ -256,7 +256,7 @@ export class FaultHandler {
 
   /** Fetches the block around `page`; false when another lane claimed `page` first. */
   #fetch(page: number, write: boolean): boolean {
-    let blockPages = Math.min(blockPagesFor(this.#chunks, page, this.#policy), MAX_BLOCK_PAGES);
+    let blockPages = Math.min(fetchPagesFor(this.#chunks, page, this.#policy), MAX_BLOCK_PAGES);
     let reserved: number;
     try {
       reserved = this.#reserve(blockPages);

@@ -12,6 +12,9 @@
  *   mapped; touches of the others (MINOR faults) are prefetch hits, and
  *   probe pages evicted untouched are waste.
  *
+ * The chunk's block is used for misses that continue a stream; any other
+ * miss fetches 4 KiB (fetchPagesFor).
+ *
  * Every WINDOW misses the chunk is re-evaluated: mostly sequential → double
  * the block; not sequential at all → straight back to 4 KiB (a chunk that
  * grew during an initialising scan must not pay 256 KiB per cold miss for
@@ -56,6 +59,31 @@ export function blockPagesFor(chunks: Int32Array, page: number, policy: BlockPol
   if (policy.kind === 'fixed') return 1 << policy.shift;
   const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
   return 1 << Atomics.load(chunks, base + CHUNK_BLOCK_SHIFT);
+}
+
+/**
+ * The block to fetch for a miss at `page`. Elastic: the chunk's block when
+ * the miss continues one of its streams (it lands where a recent block
+ * ended), else 4 KiB: a cold, isolated miss in a chunk that once streamed
+ * (an initialising scan, say) must not fetch 256 KiB it will not use. A
+ * stream that restarts pays one small fetch, then continues at full size.
+ */
+export function fetchPagesFor(chunks: Int32Array, page: number, policy: BlockPolicy): number {
+  if (policy.kind === 'fixed') return 1 << policy.shift;
+  const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
+  if (continuesStream(chunks, base, page)) return 1 << Atomics.load(chunks, base + CHUNK_BLOCK_SHIFT);
+  // A chunk never seen, entered at its first page by a stream from its left
+  // neighbour, keeps that stream's block.
+  if (Atomics.load(chunks, base + CHUNK_CHANGES) === 0 && page % CHUNK_PAGES === 0 && base > 0) {
+    const left = base - CHUNK_STRIDE;
+    if (continuesStream(chunks, left, page)) return 1 << Atomics.load(chunks, left + CHUNK_BLOCK_SHIFT);
+  }
+  return 1 << MIN_BLOCK_SHIFT;
+}
+
+/** Whether `page` is where one of the chunk's streams ended (ends are stored +1). */
+function continuesStream(chunks: Int32Array, base: number, page: number): boolean {
+  return page + 1 === Atomics.load(chunks, base + CHUNK_STREAM_A) || page + 1 === Atomics.load(chunks, base + CHUNK_STREAM_B);
 }
 
 /**
