@@ -136,8 +136,8 @@ export class FaultHandler {
   }
 
   /**
-   * Whether a good share (a quarter) of the pages installed write-protected in
-   * this chunk were written soon after. Then
+   * Whether the write-protected installs in this chunk are often followed by
+   * a write (WP faults at least a quarter of such installs). Then
    * blocks are installed writable and counted dirty at once: writing a page
    * back costs less here than a WP fault round trip per page.
    */
@@ -146,9 +146,10 @@ export class FaultHandler {
     return 4 * Atomics.load(this.#chunks, base + CHUNK_WP_FAULTS) > Atomics.load(this.#chunks, base + CHUNK_INSTALLS);
   }
 
-  #countInstalls(page: number, pages: number): void {
+  /** Counts a write-protected install (one per fault, whatever the block size). */
+  #countInstalls(page: number): void {
     const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
-    if (Atomics.add(this.#chunks, base + CHUNK_INSTALLS, pages) > CHUNK_PAGES) {
+    if (Atomics.add(this.#chunks, base + CHUNK_INSTALLS, 1) > 64) {
       // Decay, so that a phase change is noticed.
       Atomics.store(this.#chunks, base + CHUNK_INSTALLS, Atomics.load(this.#chunks, base + CHUNK_INSTALLS) >> 1);
       Atomics.store(this.#chunks, base + CHUNK_WP_FAULTS, Atomics.load(this.#chunks, base + CHUNK_WP_FAULTS) >> 1);
@@ -205,7 +206,7 @@ export class FaultHandler {
   #mapCached(page: number, write: boolean): void {
     const flags = write ? Atomics.or(this.#flags, page, FLAG_REF | FLAG_DIRTY) : Atomics.or(this.#flags, page, FLAG_REF);
     const protect = this.#trackWrites && !write && (flags & FLAG_DIRTY) === 0 && !this.#writeHeavy(page);
-    if (protect) this.#countInstalls(page, 1);
+    if (protect) this.#countInstalls(page);
     else if (!write && this.#trackWrites) Atomics.or(this.#flags, page, FLAG_DIRTY);
     const mapped = this.#region.continue(page * PAGE_SIZE, PAGE_SIZE, protect);
     if (mapped === 0) this.#stats[this.#statsBase + LANE_STALE]++;
@@ -393,7 +394,7 @@ export class FaultHandler {
     // A write fault maps its whole block writable and dirty: a WP fault per
     // page costs a full round trip, far more than writing a clean page back.
     const writable = write || !this.#trackWrites || this.#writeHeavy(page);
-    if (!writable) this.#countInstalls(page, end - start);
+    if (!writable) this.#countInstalls(page);
     for (let p = start; p < end; p++) {
       const was = this.#claimed[p - start];
       if (was === NOT_CLAIMED) continue;

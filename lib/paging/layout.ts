@@ -48,7 +48,7 @@ export const CHUNK_STREAM_B = 4;
 export const CHUNK_PROBE_HITS = 5;
 export const CHUNK_PROBE_WASTE = 6;
 export const CHUNK_CHANGES = 7;
-/** Write-protect faults and pages installed here, halved together as they grow. */
+/** Write-protect faults and write-protected installs (faults) here, halved together as they grow. */
 export const CHUNK_WP_FAULTS = 8;
 export const CHUNK_INSTALLS = 9;
 
