@@ -19,11 +19,13 @@
 import * as crypto from 'node:crypto';
 import * as net from 'node:net';
 import * as os from 'node:os';
-import { DmemError, ErrorCodes, OptionError, SystemError } from '../errors';
+import { DmemError, ErrorCodes } from '../errors';
 import { formatBytes } from '../util/size';
 import { VerbsErrorCodes } from '../verbs/errors';
 import type { BackendStats, SlabBackend } from './backend';
+import { checkOptions, listenError, tokensMatch, type ServerConfig } from './control-server-config';
 import { encodeFrame, formatHostPort, FrameDecoder } from './frames';
+import { SlotTable } from './slot-table';
 import {
   CLIENT_MESSAGE_TYPES,
   parseClientMessage,
@@ -88,8 +90,6 @@ interface Connection {
   destroyTimer: NodeJS.Timeout | undefined;
 }
 
-/** A slot whose revoke failed: its memory may not read as zeros, so it is never leased again. */
-const QUARANTINED = -1;
 /** How long a closing connection may take to drain its last frame before it is destroyed. */
 const LINGER_MS = 1000;
 const AUTH_MESSAGE = "wrong or missing token: pass --token or set DMEM_TOKEN to the memory node's token";
@@ -103,10 +103,7 @@ export class ControlServer {
   readonly #server: net.Server;
   readonly #connections = new Set<Connection>();
   readonly #sessions = new Map<number, Session>();
-  /** Per slot: the owning session id, QUARANTINED, or undefined when free. */
-  readonly #slotOwner: (number | undefined)[];
-  /** Every slot below this index is taken, so the lowest free slot is at or above it. */
-  #lowestFreeHint = 0;
+  readonly #slots: SlotTable;
   #leases = 0;
   #nextSessionId = 1;
   #expiredSessions = 0;
@@ -121,7 +118,7 @@ export class ControlServer {
     this.#backend = options.backend;
     this.#nodeId = options.nodeId;
     this.#log = options.log ?? (() => {});
-    this.#slotOwner = new Array<number | undefined>(this.#backend.slots).fill(undefined);
+    this.#slots = new SlotTable(this.#backend.slots);
     this.#server = net.createServer((socket) => this.#onConnection(socket));
   }
 
@@ -166,14 +163,12 @@ export class ControlServer {
   }
 
   stats(): ControlServerStats {
-    let free = 0;
-    for (const owner of this.#slotOwner) if (owner === undefined) free++;
     return {
       sessions: this.#sessions.size,
       connections: this.#connections.size,
       leases: this.#leases,
-      slots: this.#slotOwner.length,
-      freeSlots: free,
+      slots: this.#slots.size,
+      freeSlots: this.#slots.freeCount(),
       expiredSessions: this.#expiredSessions,
       protocolErrors: this.#protocolErrors,
       framesReceived: this.#framesReceived,
@@ -348,15 +343,15 @@ export class ControlServer {
   }
 
   #onLease(connection: Connection, session: Session, id: number): void {
-    const slot = this.#lowestFreeSlot();
+    const slot = this.#slots.lowestFree();
     if (slot === undefined) {
-      const pool = formatBytes(this.#slotOwner.length * this.#backend.slabSize);
+      const pool = formatBytes(this.#slots.size * this.#backend.slabSize);
       this.#send(connection, {
         type: 'error',
         id,
         code: ErrorCodes.poolExhausted,
         message:
-          `memory node pool exhausted: all ${plural(this.#slotOwner.length, 'slab')} (${pool}) are leased; ` +
+          `memory node pool exhausted: all ${plural(this.#slots.size, 'slab')} (${pool}) are leased; ` +
           'release slabs you no longer need, use another memory node, or start this one with a larger pool',
       });
       return;
@@ -373,8 +368,7 @@ export class ControlServer {
       });
       return;
     }
-    this.#slotOwner[slot] = session.id;
-    this.#lowestFreeHint = slot + 1;
+    this.#slots.take(slot, session.id);
     this.#leases++;
     session.slots.add(slot);
     this.#send(connection, {
@@ -563,92 +557,17 @@ export class ControlServer {
     try {
       this.#backend.revoke(slot);
     } catch (error) {
-      this.#slotOwner[slot] = QUARANTINED;
+      this.#slots.quarantine(slot);
       this.#log(
         `session ${session.id}: backend failed to revoke slab ${slot}, which is never leased again: ${messageOf(error)}`,
       );
       return;
     }
-    this.#slotOwner[slot] = undefined;
-    if (slot < this.#lowestFreeHint) this.#lowestFreeHint = slot;
-  }
-
-  #lowestFreeSlot(): number | undefined {
-    for (let slot = this.#lowestFreeHint; slot < this.#slotOwner.length; slot++) {
-      if (this.#slotOwner[slot] === undefined) return slot;
-    }
-    return undefined;
+    this.#slots.free(slot);
   }
 }
 
 // ---- helpers ------------------------------------------------------------------
-
-interface ServerConfig {
-  host: string;
-  port: number;
-  token: string | undefined;
-  heartbeatMs: number;
-  leaseTimeoutMs: number;
-  helloTimeoutMs: number;
-}
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-function checkOptions(options: ControlServerOptions): ServerConfig {
-  if (typeof options !== 'object' || options === null) {
-    throw new OptionError('options', 'expected an object with at least { backend }');
-  }
-  const { backend, host = '127.0.0.1', token, nodeId } = options;
-  if (typeof backend !== 'object' || backend === null || typeof backend.grant !== 'function') {
-    throw new OptionError('backend', 'expected a SlabBackend (see lib/node/backend.ts)');
-  }
-  if (!Number.isSafeInteger(backend.slots) || backend.slots < 0) {
-    throw new OptionError('backend', `backend.slots must be a non-negative integer, got ${String(backend.slots)}`);
-  }
-  if (typeof host !== 'string' || host === '') {
-    throw new OptionError('host', `expected a host name or address, got ${String(host)}`);
-  }
-  if (token !== undefined && (typeof token !== 'string' || token === '')) {
-    throw new OptionError('token', 'expected a non-empty string, or no token for an open memory node');
-  }
-  if (nodeId !== undefined && typeof nodeId !== 'string') throw new OptionError('nodeId', 'expected a string');
-  const leaseTimeoutMs = integerOption('leaseTimeoutMs', options.leaseTimeoutMs, 10_000, 2, MAX_TIMER_MS);
-  // Unless told otherwise, a session gets at least four heartbeats per lease timeout.
-  const heartbeatDefault = Math.min(1000, Math.max(1, Math.floor(leaseTimeoutMs / 4)));
-  const heartbeatMs = integerOption('heartbeatMs', options.heartbeatMs, heartbeatDefault, 1, MAX_TIMER_MS);
-  if (leaseTimeoutMs <= heartbeatMs) {
-    throw new OptionError(
-      'leaseTimeoutMs',
-      `must exceed heartbeatMs (${heartbeatMs}), or every session expires between heartbeats; ` +
-        `got ${leaseTimeoutMs} (several heartbeats per timeout, e.g. 10, is usual)`,
-    );
-  }
-  return {
-    host,
-    port: integerOption('port', options.port, 0, 0, 65535),
-    token,
-    heartbeatMs,
-    leaseTimeoutMs,
-    helloTimeoutMs: integerOption('helloTimeoutMs', options.helloTimeoutMs, 5000, 1, MAX_TIMER_MS),
-  };
-}
-
-
-function integerOption(name: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new OptionError(name, `expected an integer in [${min}, ${max}], got ${String(value)}`);
-  }
-  return value;
-}
-
-/** Hashing first makes the buffers equal in length, so the comparison leaks neither content nor length. */
-function tokensMatch(expected: string, given: string | undefined): boolean {
-  if (given === undefined) return false;
-  const a = crypto.createHash('sha256').update(expected, 'utf8').digest();
-  const b = crypto.createHash('sha256').update(given, 'utf8').digest();
-  return crypto.timingSafeEqual(a, b);
-}
 
 function clearConnectionTimers(connection: Connection): void {
   clearTimeout(connection.helloTimer);
@@ -656,21 +575,6 @@ function clearConnectionTimers(connection: Connection): void {
   connection.helloTimer = undefined;
   connection.idleTimer = undefined;
   // destroyTimer stays: it is what finally frees a peer that never closes its side.
-}
-
-function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
-  const where = formatHostPort(host, port);
-  const fix =
-    error.code === 'EADDRINUSE'
-      ? `the port is in use: stop the other process or pick another port`
-      : error.code === 'EACCES'
-        ? 'ports below 1024 need privileges: pick a port of 1024 or more'
-        : error.code === 'EADDRNOTAVAIL'
-          ? 'this machine has no such address: pick one of its own, or 0.0.0.0'
-          : error.message;
-  const message = `cannot listen for control connections on ${where}: ${fix}`;
-  if (typeof error.code !== 'string') return new Error(message, { cause: error });
-  return new SystemError(message, error.code, error.errno ?? 0, error.syscall ?? 'listen');
 }
 
 function backendErrorCode(error: unknown): string {
