@@ -15,7 +15,9 @@ const BIN = path.resolve(__dirname, '..', '..', 'bin', 'dmem.js');
 
 /** Spawns `node <args>`; resolves when a stdout line matches `ready` (its first group is the port). */
 export function spawnChild(args: string[], ready: RegExp, what: string): Promise<ChildServer> {
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // stdin is a pipe nobody writes: when this process dies, even by a crash,
+  // the child sees it close (dmem serve --stop-with-parent).
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
@@ -44,7 +46,7 @@ export function spawnChild(args: string[], ready: RegExp, what: string): Promise
 }
 
 export function spawnMemoryNode(args: string[]): Promise<ChildServer> {
-  return spawnChild([BIN, 'serve', '--listen', '127.0.0.1:0', ...args], /listening on [\d.]+:(\d+)/, 'dmem serve');
+  return spawnChild([BIN, 'serve', '--listen', '127.0.0.1:0', '--stop-with-parent', ...args], /listening on [\d.]+:(\d+)/, 'dmem serve');
 }
 
 export function spawnRawServer(): Promise<ChildServer> {

@@ -21,6 +21,7 @@ export const SERVE_USAGE = `usage: dmem serve [options]
   --gid-index N          verbs: GID index (default: the RoCE v2 GID carrying the
                          netdev's IPv4 address, found by value; see \`dmem info\`)
   --lease-timeout SEC    free a silent client's slabs after SEC seconds (default 10)
+  --stop-with-parent     stop when stdin closes (for a parent process that may die)
 `;
 
 function stamp(line: string): string {
@@ -41,6 +42,7 @@ export async function runServe(args: string[], out: (line: string) => void): Pro
       'ib-port': { type: 'string' },
       'gid-index': { type: 'string' },
       'lease-timeout': { type: 'string', default: '10' },
+      'stop-with-parent': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -88,6 +90,13 @@ export async function runServe(args: string[], out: (line: string) => void): Pro
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
+    if (values['stop-with-parent']) {
+      // Started by a benchmark or a test: when the parent goes, even by a
+      // crash, its end of our stdin closes, and we go too.
+      process.stdin.once('end', () => stop('parent gone'));
+      process.stdin.once('error', () => stop('parent gone'));
+      process.stdin.resume();
+    }
   });
   printStats();
   await node.close();
