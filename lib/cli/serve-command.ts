@@ -98,6 +98,8 @@ export async function runServe(args: string[], out: (line: string) => void): Pro
       process.stdin.resume();
     }
   });
+  // Let go of stdin, or its open pipe would keep this process alive.
+  if (values['stop-with-parent']) process.stdin.destroy();
   printStats();
   await node.close();
   process.off('SIGUSR1', printStats);
