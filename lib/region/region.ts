@@ -96,7 +96,7 @@ export class Region {
       const budget = o.localBytes / PAGE_SIZE;
       const initialShift = o.policy.kind === 'fixed' ? o.policy.shift : 2;
       const shared = allocatePagerShared(pages, o.lanes, budget, initialShift);
-      const lowFree = Math.min(Math.max(64, Math.floor(budget / 32)), Math.floor(budget / 4));
+      const lowFree = Math.min(Math.max(64, Math.floor(budget / 16)), Math.floor(budget / 4));
       const config: PagerConfig = {
         region: uffd.handle,
         shared,
