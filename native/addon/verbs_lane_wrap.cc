@@ -13,8 +13,6 @@ namespace dmem::addon {
 
 namespace {
 
-constexpr int kOpStride = 6;          // lib/transport/layout.ts
-constexpr int kCompletionStride = 3;
 
 Napi::Error closed(Napi::Env env, const std::string& what) {
   return dmem_error(env, "ERR_DMEM_CLOSED", what + " is closed; open a new one");

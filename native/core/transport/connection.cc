@@ -40,7 +40,7 @@ Connection::Connection(std::shared_ptr<RemoteSession> session, std::shared_ptr<S
       staging_(std::move(staging)),
       kind_(session_->options().kind),
       max_inflight_(max_inflight) {
-  done_.resize(max_inflight);
+  done_.reset(max_inflight);
   if (kind_ != TransportKind::kTcp) return;
 
   const RemoteSessionOptions& o = session_->options();

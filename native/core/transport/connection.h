@@ -18,13 +18,12 @@
 #include <vector>
 
 #include "common/unique_fd.h"
+#include "transport/data_layout.h"
 #include "transport/remote_session.h"
 #include "transport/staging.h"
 
 namespace dmem {
 
-constexpr int kOpStride = 6;
-constexpr int kCompletionStride = 3;
 
 class Connection {
  public:
@@ -61,15 +60,9 @@ class Connection {
     int64_t deadline_ns;
     bool live;
   };
-  struct Done {
-    int32_t tag, status, bytes;
-  };
-
   int post_tcp(const double* ops, int count) noexcept;
   int post_local(const double* ops, int count) noexcept;
   int poll_tcp(int32_t* out, int max, int timeout_ms) noexcept;
-  bool push_done(int32_t tag, int32_t status, int32_t bytes) noexcept;
-  int drain_done(int32_t* out, int max) noexcept;
   void fail_all(int err) noexcept;
   int parse_responses(int32_t* out, int max) noexcept;
 
@@ -82,8 +75,7 @@ class Connection {
   std::vector<uint32_t> free_tags_;  // tcp: stack of unused wire tags
   std::vector<uint8_t> rx_;        // tcp: received bytes not yet parsed
   size_t rx_len_ = 0;
-  std::vector<Done> done_;         // completions waiting for poll (ring)
-  size_t done_head_ = 0, done_count_ = 0;
+  CompletionRing done_;            // completions waiting for poll
   uint32_t inflight_ = 0;
   int broken_ = 0;                 // errno that broke the connection
 };

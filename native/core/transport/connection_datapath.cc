@@ -64,27 +64,6 @@ int send_all(int fd, struct iovec* iov, int count) noexcept {
 
 }  // namespace
 
-bool Connection::push_done(int32_t tag, int32_t status, int32_t bytes) noexcept {
-  if (done_count_ == done_.size()) return false;
-  done_[(done_head_ + done_count_) % done_.size()] = {tag, status, bytes};
-  done_count_++;
-  return true;
-}
-
-int Connection::drain_done(int32_t* out, int max) noexcept {
-  int n = 0;
-  while (n < max && done_count_ > 0) {
-    const Done& d = done_[done_head_];
-    out[n * kCompletionStride + 0] = d.tag;
-    out[n * kCompletionStride + 1] = d.status;
-    out[n * kCompletionStride + 2] = d.bytes;
-    done_head_ = (done_head_ + 1) % done_.size();
-    done_count_--;
-    n++;
-  }
-  return n;
-}
-
 int Connection::post(const double* ops, int count) noexcept {
   if (broken_ != 0) return -broken_;
   return kind_ == TransportKind::kTcp ? post_tcp(ops, count) : post_local(ops, count);
@@ -94,7 +73,7 @@ int Connection::post_local(const double* ops, int count) noexcept {
   int posted = 0;
   for (; posted < count; posted++) {
     // Completions of shm and file wait in the ring; never overfill it.
-    if (done_count_ == done_.size()) break;
+    if (done_.full()) break;
     const Op op = decode(ops + posted * kOpStride);
     int status = 0;
     uint32_t slot = 0;
@@ -119,7 +98,7 @@ int Connection::post_local(const double* ops, int count) noexcept {
         if (n != static_cast<ssize_t>(op.length)) status = n < 0 ? errno : EIO;
       }
     }
-    push_done(static_cast<int32_t>(op.tag), status, status == 0 ? static_cast<int32_t>(op.length) : 0);
+    done_.push(static_cast<int32_t>(op.tag), status, status == 0 ? static_cast<int32_t>(op.length) : 0);
   }
   return posted;
 }
@@ -139,7 +118,7 @@ int Connection::post_tcp(const double* ops, int count) noexcept {
                              !staging_->contains(op.staging_offset, op.length);
       if (malformed) {
         if (batch > 0) break;  // send what is queued first; this op comes next round
-        if (!push_done(static_cast<int32_t>(op.tag), EINVAL, 0)) break;  // ring full: poll first
+        if (!done_.push(static_cast<int32_t>(op.tag), EINVAL, 0)) break;  // ring full: poll first
         posted++;
         continue;
       }
@@ -175,7 +154,7 @@ void Connection::fail_all(int err) noexcept {
   for (uint32_t t = 0; t < pending_.size(); t++) {
     if (!pending_[t].live) continue;
     // The done ring holds max_inflight entries, so every pending op fits.
-    push_done(static_cast<int32_t>(pending_[t].user_tag), err, 0);
+    done_.push(static_cast<int32_t>(pending_[t].user_tag), err, 0);
     pending_[t].live = false;
     free_tags_.push_back(t);
   }
@@ -222,7 +201,7 @@ int Connection::parse_responses(int32_t* out, int max) noexcept {
 }
 
 int Connection::poll(int32_t* out, int max, int timeout_ms) noexcept {
-  int n = drain_done(out, max);
+  int n = done_.drain(out, max);
   if (n > 0 || kind_ != TransportKind::kTcp) return n;
   if (broken_ != 0) return -broken_;
   return poll_tcp(out, max, timeout_ms);
@@ -234,7 +213,7 @@ int Connection::poll_tcp(int32_t* out, int max, int timeout_ms) noexcept {
     int n = parse_responses(out, max);
     if (broken_ != 0) {
       fail_all(broken_);
-      return n + drain_done(out + n * kCompletionStride, max - n);
+      return n + done_.drain(out + n * kCompletionStride, max - n);
     }
     if (n > 0 || inflight_ == 0) return n;
     // Bounded: an operation older than the session's timeout fails the connection.
@@ -244,7 +223,7 @@ int Connection::poll_tcp(int32_t* out, int max, int timeout_ms) noexcept {
     if (expired) {
       broken_ = ETIMEDOUT;
       fail_all(broken_);
-      return drain_done(out, max);
+      return done_.drain(out, max);
     }
     const int64_t left_ms = (give_up - now) / 1000000;
     if (left_ms < 0 && timeout_ms >= 0) return 0;

@@ -20,7 +20,7 @@ Lane::Lane(std::shared_ptr<ClientSession> session, uint32_t max_inflight)
   cq_ = std::make_shared<CompletionQueue>(session_->device(), static_cast<int>(max_inflight) + 1, true);
   qp_ = std::make_unique<QueuePair>(session_->pd(), cq_, session_->port(), max_inflight, 0);
   pending_.resize(max_inflight);
-  done_.resize(max_inflight);
+  done_.reset(max_inflight);
   stall_ns_ = static_cast<int64_t>(session_->timeout_ms()) * 1000000;
 }
 

@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "transport/data_layout.h"
 #include "verbs/client_session.h"
 #include "verbs/completion_queue.h"
 #include "verbs/memory_region.h"
@@ -71,12 +72,6 @@ class Lane {
     int32_t status;
     bool done;
   };
-  struct Done {
-    int32_t tag, status, bytes;
-  };
-
-  bool push_done(int32_t tag, int32_t status, int32_t bytes) noexcept;
-  int drain_done(int32_t* out, int max) noexcept;
   int reap(int32_t* out, int max) noexcept;
   void settle(uint64_t seq, int wc_status) noexcept;
   void fail_pending(int32_t status) noexcept;
@@ -112,8 +107,7 @@ class Lane {
   int64_t last_progress_ns_ = 0;  // last completion seen while waiting; 0: not waiting yet
   bool flushing_ = false;  // stalled: the QP was moved to ERR and we wait for its flush
   // Completions decided at post time (malformed, session lost), reported first.
-  std::vector<Done> done_;
-  size_t done_head_ = 0, done_count_ = 0;
+  CompletionRing done_;
   int broken_ = 0;
   std::thread::id owner_;  // the lane's thread, from attach_staging on
 };

@@ -12,8 +12,6 @@ namespace dmem::verbs {
 
 namespace {
 
-constexpr int kOpStride = 6;          // lib/transport/layout.ts OP_STRIDE
-constexpr int kCompletionStride = 3;  // lib/transport/layout.ts COMPLETION_STRIDE
 constexpr int kPostBatch = 32;        // work requests linked into one ibv_post_send
 constexpr int kPollBatch = 32;        // completions taken per ibv_poll_cq
 constexpr int kSleepSliceMs = 100;    // a sleeping poll re-checks the stall clock this often
@@ -35,27 +33,6 @@ inline void cpu_relax() noexcept {
 }
 
 }  // namespace
-
-bool Lane::push_done(int32_t tag, int32_t status, int32_t bytes) noexcept {
-  if (done_count_ == done_.size()) return false;
-  done_[(done_head_ + done_count_) % done_.size()] = {tag, status, bytes};
-  done_count_++;
-  return true;
-}
-
-int Lane::drain_done(int32_t* out, int max) noexcept {
-  int n = 0;
-  while (n < max && done_count_ > 0) {
-    const Done& d = done_[done_head_];
-    out[n * kCompletionStride + 0] = d.tag;
-    out[n * kCompletionStride + 1] = d.status;
-    out[n * kCompletionStride + 2] = d.bytes;
-    done_head_ = (done_head_ + 1) % done_.size();
-    done_count_--;
-    n++;
-  }
-  return n;
-}
 
 void Lane::break_lane(int err) noexcept {
   if (broken_ == 0) broken_ = err;
@@ -85,7 +62,7 @@ int Lane::post(const double* ops, int count) noexcept {
       }
       if (status != 0) {
         if (n > 0) break;  // post what is queued first; this one comes next round
-        if (!push_done(static_cast<int32_t>(tag), status, 0)) return accepted;  // ring full: poll first
+        if (!done_.push(static_cast<int32_t>(tag), status, 0)) return accepted;  // ring full: poll first
         accepted++;
         continue;
       }
@@ -197,7 +174,7 @@ int Lane::reap(int32_t* out, int max) noexcept {
 
 int Lane::poll(int32_t* out, int max, int timeout_ms) noexcept {
   assert_owner();
-  int n = drain_done(out, max);
+  int n = done_.drain(out, max);
   n += reap(out + static_cast<ptrdiff_t>(n) * kCompletionStride, max - n);
   if (n > 0 || max <= 0) return n;
   if (inflight_ == 0) return broken_ != 0 ? -broken_ : 0;
