@@ -75,7 +75,9 @@ export class Evictor {
   readonly #ops = opBuffer(EVICT_BATCH);
   readonly #completions = completionBuffer(EVICT_BATCH);
   #hand = 0;
+  /** Queued zap runs, and the pages they cover. */
   #zapCount = 0;
+  #zapPages = 0;
 
   constructor(config: PagerConfig) {
     this.#region = UffdRegion.attach(config.region);
@@ -144,9 +146,8 @@ export class Evictor {
       this.#zaps[2 * this.#zapCount + 1] = 1;
       this.#zapCount++;
     }
-    let pages = 0;
-    for (let i = 0; i < this.#zapCount; i++) pages += this.#zaps[2 * i + 1];
-    if (pages >= ZAP_BATCH * 4) this.#flushZaps();
+    this.#zapPages++;
+    if (this.#zapPages >= ZAP_BATCH * 4) this.#flushZaps();
   }
 
   #flushZaps(): void {
@@ -158,6 +159,7 @@ export class Evictor {
       this.#stats[RECLAIM_ZAP_CALLS]++;
     }
     this.#zapCount = 0;
+    this.#zapPages = 0;
   }
 
   #zapVictims(count: number): void {

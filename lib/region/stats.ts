@@ -18,7 +18,6 @@ import {
   LANE_STRIDE,
   LANE_WP,
   LANE_ZERO_FILLED,
-  PAGE_SIZE,
   RECLAIM_BATCHES,
   RECLAIM_BYTES_WRITTEN,
   RECLAIM_EVICTED_CLEAN,
@@ -113,4 +112,3 @@ function laneRow(rows: Float64Array, base: number): LaneStats {
   };
 }
 
-export { PAGE_SIZE };
