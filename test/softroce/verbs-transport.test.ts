@@ -7,21 +7,17 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  COMPLETION_BYTES,
-  COMPLETION_STATUS,
-  COMPLETION_STRIDE,
-  COMPLETION_TAG,
   DataConnection,
   OpKind,
   RemoteSession,
   StagingBuffer,
   WorkCompletionError,
-  completionBuffer,
   completionError,
   opBuffer,
   setOp,
   type Lease,
 } from '../../dist/index.js';
+import { runOps } from '../helpers/data-ops';
 import { rng, sha256, spawnServe, type ServeProcess } from '../helpers/memory-node';
 import { findRdma, printSkip } from './rdma';
 
@@ -30,30 +26,6 @@ const STAGING = 8 * 2 ** 20;
 const { target, reason } = findRdma();
 printSkip(reason, 'verbs transport tests (memory node over RDMA, WRITE/READ checksums, failed completions)');
 
-interface Done {
-  tag: number;
-  status: number;
-  bytes: number;
-}
-
-/** Posts every op (polling whenever the lane is full) and collects every completion; bounded, never hangs. */
-function runOps(conn: DataConnection, ops: Float64Array, count: number): Done[] {
-  const out = completionBuffer(64);
-  const done: Done[] = [];
-  let posted = 0;
-  let idle = 0;
-  while (done.length < count) {
-    if (posted < count) posted += conn.post(ops.subarray(posted * 6), count - posted);
-    const n = conn.poll(out, 1000);
-    idle = n === 0 ? idle + 1 : 0;
-    if (idle > 30) throw new Error(`no completion for 30 polls; ${done.length}/${count} done, ${conn.inflight} in flight`);
-    for (let i = 0; i < n; i++) {
-      const at = i * COMPLETION_STRIDE;
-      done.push({ tag: out[at + COMPLETION_TAG], status: out[at + COMPLETION_STATUS], bytes: out[at + COMPLETION_BYTES] });
-    }
-  }
-  return done;
-}
 
 /** One op on a fresh lane; its one completion. */
 async function oneOp(session: RemoteSession, staging: StagingBuffer, kind: OpKind, address: number, length: number, key: number) {
@@ -61,7 +33,7 @@ async function oneOp(session: RemoteSession, staging: StagingBuffer, kind: OpKin
   const ops = opBuffer(1);
   setOp(ops, 0, kind, 42, 0, address, length, key);
   try {
-    const [done] = runOps(conn, ops, 1);
+    const [done] = runOps(conn, ops, 1, 30);
     return { done, conn };
   } catch (error) {
     conn.close();
@@ -123,11 +95,11 @@ describe.skipIf(target === undefined)('verbs transport on a real RDMA device', (
         setOp(writes, i, OpKind.write, i, src, address, length, lease.key);
         setOp(reads, i, OpKind.read, i, dst, address, length, lease.key);
       }
-      const written = runOps(conn, writes, count);
+      const written = runOps(conn, writes, count, 30);
       expect(written.filter((d) => d.status !== 0)).toEqual([]);
       expect(written.map((d) => d.tag).sort((a, b) => a - b)).toEqual(plan.map((_, i) => i));
       for (let b = 0; b < count; b += 32) {
-        for (const d of runOps(conn, reads.subarray(b * 6), Math.min(32, count - b))) {
+        for (const d of runOps(conn, reads.subarray(b * 6), Math.min(32, count - b), 30)) {
           expect(d.status).toBe(0);
           const p = plan[d.tag];
           expect(d.bytes).toBe(p.length);

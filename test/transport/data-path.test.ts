@@ -6,51 +6,23 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  COMPLETION_BYTES,
-  COMPLETION_STATUS,
-  COMPLETION_STRIDE,
-  COMPLETION_TAG,
   DataConnection,
   MemoryNode,
   OpKind,
   RemoteSession,
   StagingBuffer,
-  completionBuffer,
   completionError,
   opBuffer,
   setOp,
   type Lease,
 } from '../../dist/index.js';
+import { runOps } from '../helpers/data-ops';
 import { rng, sha256 } from '../helpers/memory-node';
 
 const SLAB = 4 * 2 ** 20;
 const STAGING = 8 * 2 ** 20;
 const DIST = path.resolve(__dirname, '../../dist/index.js');
 
-interface Done {
-  tag: number;
-  status: number;
-  bytes: number;
-}
-
-/** Posts everything (polling when the in-flight limit is reached) and collects every completion. */
-function runOps(conn: DataConnection, ops: Float64Array, count: number): Done[] {
-  const out = completionBuffer(64);
-  const done: Done[] = [];
-  let posted = 0;
-  let idle = 0;
-  while (done.length < count) {
-    if (posted < count) posted += conn.post(ops.subarray(posted * 6), count - posted);
-    const n = conn.poll(out, 1000);
-    idle = n === 0 ? idle + 1 : 0;
-    if (idle > 20) throw new Error(`no completion for 20 polls; ${done.length}/${count} done, ${conn.inflight} in flight`);
-    for (let i = 0; i < n; i++) {
-      const at = i * COMPLETION_STRIDE;
-      done.push({ tag: out[at + COMPLETION_TAG], status: out[at + COMPLETION_STATUS], bytes: out[at + COMPLETION_BYTES] });
-    }
-  }
-  return done;
-}
 
 describe.each(['tcp', 'shm', 'file'] as const)('%s transport', (transport) => {
   let node: MemoryNode;
