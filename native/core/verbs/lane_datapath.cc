@@ -15,6 +15,7 @@ namespace {
 constexpr int kPostBatch = 32;        // work requests linked into one ibv_post_send
 constexpr int kPollBatch = 32;        // completions taken per ibv_poll_cq
 constexpr int kSleepSliceMs = 100;    // a sleeping poll re-checks the stall clock this often
+constexpr uint32_t kSpinsPerClockRead = 64;
 constexpr int kOpRead = 0;
 constexpr int kOpWrite = 1;
 
@@ -179,13 +180,25 @@ int Lane::poll(int32_t* out, int max, int timeout_ms) noexcept {
   if (n > 0 || max <= 0) return n;
   if (inflight_ == 0) return broken_ != 0 ? -broken_ : 0;
   if (timeout_ms == 0) return 0;
-  const int64_t start = now_ns();
-  const int64_t spin_until = start + spin_ns_;
-  const int64_t deadline = timeout_ms < 0 ? INT64_MAX : start + static_cast<int64_t>(timeout_ms) * 1000000;
+  // The clock is read once per kSpinsPerClockRead polls while spinning: a
+  // read can cost far more than a poll (a system call and an emulated HPET
+  // access in a VM), and a spin that reads it every time delays the very
+  // completion it waits for.
+  int64_t spin_until = 0;
+  int64_t deadline = 0;
+  uint32_t spins = 1;  // the first read, too, comes after kSpinsPerClockRead polls
   for (;;) {
     n = reap(out, max);
     if (n > 0) return n;
+    if (spins != 0 && spins++ % kSpinsPerClockRead != 0) {
+      cpu_relax();
+      continue;
+    }
     const int64_t now = now_ns();
+    if (deadline == 0) {
+      spin_until = now + spin_ns_;
+      deadline = timeout_ms < 0 ? INT64_MAX : now + static_cast<int64_t>(timeout_ms) * 1000000;
+    }
     if (last_progress_ns_ == 0) last_progress_ns_ = now;
     if (now - last_progress_ns_ > stall_ns_) {
       // Nothing completed for the session's timeout. First flush the QP (the
@@ -205,9 +218,11 @@ int Lane::poll(int32_t* out, int max, int timeout_ms) noexcept {
     }
     if (now >= deadline) return 0;
     if (now < spin_until) {
+      spins = 1;  // spin on, reading the clock again kSpinsPerClockRead polls from now
       cpu_relax();
       continue;
     }
+    spins = 0;
     // Sleep on the completion channel: arm, look once more (a completion
     // that landed before the arm raises no event), then sleep.
     if (cq_->arm() != 0) {
