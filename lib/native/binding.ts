@@ -110,6 +110,8 @@ export interface NativeConnection {
   readonly broken: number;
   post(ops: Float64Array, count: number): number;
   poll(out: Int32Array, timeoutMs: number): number;
+  /** Posts and polls `op` `iterations` times, one in flight; latencyNs[i] per iteration. Returns how many succeeded. */
+  runLatency(op: Float64Array, iterations: number, latencyNs: Float64Array, completion: Int32Array, timeoutMs: number): number;
   close(): void;
 }
 

@@ -107,6 +107,21 @@ export class DataConnection {
     return this.#native.poll(out, timeoutMs);
   }
 
+  /**
+   * A latency run, timed natively the way perftest's ib_read_lat is: `op`
+   * (one operation) posted and polled to its completion `latencyNs.length`
+   * times, one clock read per iteration, each latency the time between
+   * consecutive reads. No JavaScript runs between operations, so this is the
+   * data path's own latency; post() + poll() from JavaScript add the cost of
+   * two calls into native code. Nothing else may be in flight.
+   *
+   * Returns how many operations succeeded: fewer than asked when one failed,
+   * whose completion ([tag, status, bytes]) is then in `completion`.
+   */
+  runLatency(op: Float64Array, latencyNs: Float64Array, completion: Int32Array, timeoutMs: number): number {
+    return this.#native.runLatency(op, latencyNs.length, latencyNs, completion, timeoutMs);
+  }
+
   close(): void {
     this.#native.close();
   }

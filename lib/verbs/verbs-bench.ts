@@ -7,8 +7,13 @@
  * Server: a memory node serving verbs; it exits once the first client's
  * session has ended. Client: a RemoteSession, one lease, one lane (one RC QP)
  * and DataConnection, exactly the path a pager lane takes. Latency: one
- * operation in flight, timed from post() to its completion in poll();
- * bandwidth: `txDepth` in flight, bytes over wall time.
+ * operation in flight, timed as ib_read_lat times it: a native loop of post
+ * and poll with one clock read per iteration (DataConnection.runLatency), so
+ * that the figure is the data path's and comparable with perftest's; the
+ * same loop driven from JavaScript (post() and poll() per operation, timed
+ * with performance.now()) is reported beside it as `jsLatencyUs`, the cost a
+ * JavaScript caller pays per operation. Bandwidth: `txDepth` in flight, bytes
+ * over wall time.
  */
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -53,8 +58,19 @@ export interface VerbsBenchReport {
   spinUs: number;
   rdma: { device: string; port: number; gidIndex: number; gid: string; mtu: number; linkLayer: string };
   machine: { cpus: number; kernel: string; node: string };
-  latencyUs: { min: number; p50: number; p99: number; max: number; avg: number };
+  /** Timed natively, one clock read per operation, as perftest's *_lat. */
+  latencyUs: LatencySummary;
+  /** The same, driven from JavaScript: post() and poll() per operation, performance.now() around them. */
+  jsLatencyUs: LatencySummary;
   bandwidth: { mbPerSec: number; mops: number };
+}
+
+export interface LatencySummary {
+  min: number;
+  p50: number;
+  p99: number;
+  max: number;
+  avg: number;
 }
 
 export const DEFAULT_BENCH_PORT = 18515;
@@ -108,6 +124,7 @@ export async function runVerbsBenchClient(options: VerbsBenchOptions): Promise<V
     try {
       const kind = options.op === 'read' ? OpKind.read : OpKind.write;
       const latency = measureLatency(conn, kind, options, lease);
+      const jsLatency = measureLatencyFromJs(conn, kind, options, lease);
       const bandwidth = measureBandwidth(conn, kind, options, lease);
       const r = session.rdma!;
       return {
@@ -120,6 +137,7 @@ export async function runVerbsBenchClient(options: VerbsBenchOptions): Promise<V
         rdma: { device: r.device, port: r.port, gidIndex: r.gidIndex, gid: r.gid, mtu: r.mtu, linkLayer: r.linkLayer },
         machine: { cpus: os.availableParallelism(), kernel: os.release(), node: process.version },
         latencyUs: latency,
+        jsLatencyUs: jsLatency,
         bandwidth,
       };
     } finally {
@@ -133,21 +151,32 @@ export async function runVerbsBenchClient(options: VerbsBenchOptions): Promise<V
 export function renderVerbsReport(report: VerbsBenchReport): string[] {
   const l = report.latencyUs;
   const b = report.bandwidth;
+  const j = report.jsLatencyUs;
   const pad = (v: string | number, n: number): string => String(v).padStart(n);
   return [
     `dmem bench verbs ${report.op}: ${report.rdma.device} port ${report.rdma.port} GID index ${report.rdma.gidIndex}, mtu ${report.rdma.mtu}, spin ${report.spinUs} us`,
     ` #bytes #iterations  t_min[usec]  t_p50[usec]  t_p99[usec]  t_max[usec]  t_avg[usec]  BW[MB/sec] (depth ${report.txDepth})  MsgRate[Mpps]`,
     ` ${pad(report.size, 6)} ${pad(report.iterations, 11)} ${pad(l.min, 12)} ${pad(l.p50, 12)} ${pad(l.p99, 12)} ${pad(l.max, 12)} ${pad(l.avg, 12)} ${pad(b.mbPerSec, 11)}${' '.repeat(12)}${pad(b.mops, 13)}`,
+    `latency driven from JavaScript (post + poll per operation): p50 ${j.p50} us, p99 ${j.p99} us, avg ${j.avg} us`,
   ];
 }
 
-function measureLatency(
-  conn: DataConnection,
-  kind: OpKind,
-  options: VerbsBenchOptions,
-  lease: Lease,
-): VerbsBenchReport['latencyUs'] {
+function measureLatency(conn: DataConnection, kind: OpKind, options: VerbsBenchOptions, lease: Lease): LatencySummary {
   // Like ib_read_lat: one buffer each side, one operation at a time.
+  const op = opBuffer(1);
+  setOp(op, 0, kind, 0, 0, lease.address, options.size, lease.key);
+  const completion = completionBuffer(1);
+  const warmup = new Float64Array(Math.max(10, Math.ceil(options.iterations / 10)));
+  const lat = new Float64Array(options.iterations);
+  for (const run of [warmup, lat]) {
+    const done = conn.runLatency(op, run, completion, 5000);
+    if (done < run.length) throw completionError(options.op === 'read' ? 'READ' : 'WRITE', completion[COMPLETION_STATUS], lease.address, options.size, undefined);
+  }
+  for (let i = 0; i < lat.length; i++) lat[i] /= 1000;
+  return summarize(lat);
+}
+
+function measureLatencyFromJs(conn: DataConnection, kind: OpKind, options: VerbsBenchOptions, lease: Lease): LatencySummary {
   const ops = opBuffer(1);
   setOp(ops, 0, kind, 0, 0, lease.address, options.size, lease.key);
   const out = completionBuffer(1);
@@ -159,6 +188,10 @@ function measureLatency(
     waitOne(conn, out, options, lease);
     if (i >= 0) lat[i] = (performance.now() - t0) * 1000;
   }
+  return summarize(lat);
+}
+
+function summarize(lat: Float64Array): LatencySummary {
   let sum = 0;
   for (const v of lat) sum += v;
   return {

@@ -8,6 +8,7 @@
 #include "addon/args.h"
 #include "addon/handle_registry.h"
 #include "addon/js_errors.h"
+#include "transport/latency_run.h"
 
 namespace dmem::addon {
 
@@ -253,6 +254,7 @@ Napi::Function ConnectionWrap::define(Napi::Env env) {
                      {InstanceAccessor<&ConnectionWrap::inflight>("inflight"),
                       InstanceAccessor<&ConnectionWrap::broken>("broken"),
                       InstanceMethod<&ConnectionWrap::post>("post"), InstanceMethod<&ConnectionWrap::poll>("poll"),
+                      InstanceMethod<&ConnectionWrap::run_latency>("runLatency"),
                       InstanceMethod<&ConnectionWrap::close>("close")});
 }
 
@@ -301,6 +303,24 @@ Napi::Value ConnectionWrap::poll(const Napi::CallbackInfo& info) {
   int timeout = info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
   int rc = c.poll(out.Data(), max, timeout);
   check_result(env, rc, "recv", "memory node connection (it is broken; reconnect)");
+  return Napi::Number::New(env, rc);
+}
+
+// runLatency(op: Float64Array, iterations, latencyNs: Float64Array, completion: Int32Array, timeoutMs) -> completed
+Napi::Value ConnectionWrap::run_latency(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Connection& c = live(env, "runLatency");
+  auto op = typed_array<Napi::Float64Array>(env, info[0], napi_float64_array, "op must be a Float64Array", "runLatency");
+  uint64_t iterations = to_size(env, info[1], "iterations", "runLatency");
+  auto out = typed_array<Napi::Float64Array>(env, info[2], napi_float64_array, "latencyNs must be a Float64Array", "runLatency");
+  auto completion = typed_array<Napi::Int32Array>(env, info[3], napi_int32_array, "completion must be an Int32Array", "runLatency");
+  int timeout = static_cast<int>(to_size(env, info[4], "timeoutMs", "runLatency"));
+  if (op.ElementLength() < static_cast<size_t>(kOpStride) || completion.ElementLength() < static_cast<size_t>(kCompletionStride) ||
+      iterations > out.ElementLength() || iterations > INT32_MAX) {
+    throw Napi::RangeError::New(env, "runLatency: op holds one operation, completion one completion, latencyNs at least `iterations` numbers");
+  }
+  int rc = dmem::run_latency(c, op.Data(), static_cast<int>(iterations), out.Data(), completion.Data(), timeout);
+  check_result(env, rc, "send", "memory node connection (it is broken; reconnect)");
   return Napi::Number::New(env, rc);
 }
 

@@ -76,6 +76,7 @@ class ConnectionWrap : public Napi::ObjectWrap<ConnectionWrap> {
  private:
   Napi::Value post(const Napi::CallbackInfo& info);
   Napi::Value poll(const Napi::CallbackInfo& info);
+  Napi::Value run_latency(const Napi::CallbackInfo& info);
   Napi::Value inflight(const Napi::CallbackInfo& info);
   Napi::Value broken(const Napi::CallbackInfo& info);
   Napi::Value close(const Napi::CallbackInfo& info);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "addon/args.h"
+#include "transport/latency_run.h"
 #include "addon/handle_registry.h"
 #include "addon/js_errors.h"
 #include "addon/verbs_wrap.h"
@@ -181,6 +182,7 @@ Napi::Function VerbsConnectionWrap::define(Napi::Env env) {
                       InstanceAccessor<&VerbsConnectionWrap::broken>("broken"),
                       InstanceMethod<&VerbsConnectionWrap::post>("post"),
                       InstanceMethod<&VerbsConnectionWrap::poll>("poll"),
+                      InstanceMethod<&VerbsConnectionWrap::run_latency>("runLatency"),
                       InstanceMethod<&VerbsConnectionWrap::close>("close")});
 }
 
@@ -235,6 +237,25 @@ Napi::Value VerbsConnectionWrap::poll(const Napi::CallbackInfo& info) {
   const int timeout = info.Length() > 1 ? static_cast<int>(integer_arg(env, info[1], "poll: timeoutMs must be a number")) : 0;
   const int rc = lane.poll(out, max, timeout);
   if (rc < 0) check_result(env, rc, "ibv_poll_cq", broken_advice(-rc));
+  return Napi::Number::New(env, rc);
+}
+
+// runLatency(op: Float64Array, iterations, latencyNs: Float64Array, completion: Int32Array, timeoutMs) -> completed
+Napi::Value VerbsConnectionWrap::run_latency(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  verbs::Lane& lane = live(env, "runLatency");
+  size_t op_length = 0, out_length = 0, completion_length = 0;
+  const double* op = typed_data<double>(env, info[0], napi_float64_array, &op_length, "runLatency: op must be a Float64Array");
+  const int64_t iterations = integer_arg(env, info[1], "runLatency: iterations must be a number");
+  double* out = typed_data<double>(env, info[2], napi_float64_array, &out_length, "runLatency: latencyNs must be a Float64Array");
+  int32_t* completion = typed_data<int32_t>(env, info[3], napi_int32_array, &completion_length, "runLatency: completion must be an Int32Array");
+  const int64_t timeout = integer_arg(env, info[4], "runLatency: timeoutMs must be a number");
+  if (op_length < static_cast<size_t>(kOpStride) || completion_length < static_cast<size_t>(kCompletionStride) || iterations < 0 ||
+      static_cast<uint64_t>(iterations) > out_length || timeout < 0) {
+    throw Napi::RangeError::New(env, "runLatency: op holds one operation, completion one completion, latencyNs at least `iterations` numbers");
+  }
+  const int rc = dmem::run_latency(lane, op, static_cast<int>(iterations), out, completion, static_cast<int>(timeout));
+  if (rc < 0) check_result(env, rc, "ibv_post_send", broken_advice(-rc));
   return Napi::Number::New(env, rc);
 }
 

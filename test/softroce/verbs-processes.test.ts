@@ -72,10 +72,11 @@ describe.skipIf(target === undefined)('verbs processes on a real RDMA device', (
     expect(client.code).toBe(0);
     expect(s.code).toBe(0);
     expect(s.output).toMatch(/client done, server exiting/);
-    const report = JSON.parse(fs.readFileSync(path.join(dir, 'read.json'), 'utf8')) as { op: string; size: number; latencyUs: { p50: number; p99: number }; bandwidth: { mbPerSec: number } };
+    const report = JSON.parse(fs.readFileSync(path.join(dir, 'read.json'), 'utf8')) as { op: string; size: number; latencyUs: { p50: number; p99: number }; jsLatencyUs: { p50: number }; bandwidth: { mbPerSec: number } };
     expect(report).toMatchObject({ op: 'read', size: 4096 });
     expect(report.latencyUs.p50).toBeGreaterThan(0);
     expect(report.latencyUs.p99).toBeGreaterThanOrEqual(report.latencyUs.p50);
+    expect(report.jsLatencyUs.p50).toBeGreaterThan(0);
     expect(report.bandwidth.mbPerSec).toBeGreaterThan(0);
     fs.rmSync(dir, { recursive: true, force: true });
   });

@@ -11,6 +11,8 @@ import {
   OpKind,
   RemoteSession,
   StagingBuffer,
+  COMPLETION_STATUS,
+  completionBuffer,
   completionError,
   opBuffer,
   setOp,
@@ -117,6 +119,28 @@ describe.each(['tcp', 'shm', 'file'] as const)('%s transport', (transport) => {
     await other.close();
     setOp(one, 0, OpKind.read, 2, 0, a.address, 4096, a.key);
     expect(runOps(conn, one, 1)[0].status).toBe(0);
+  });
+
+  it('runLatency times each operation natively and stops at a failed completion with its status', () => {
+    const [a] = leases;
+    const local = new Uint8Array(staging.view());
+    local.fill(0x5a, 0, 4096);
+    const op = opBuffer(1);
+    const completion = completionBuffer(1);
+    setOp(op, 0, OpKind.write, 7, 0, a.address + 8192, 4096, a.key);
+    const latency = new Float64Array(50);
+    expect(conn.runLatency(op, latency, completion, 5000)).toBe(50);
+    expect(Math.min(...latency)).toBeGreaterThan(0);
+    expect(completion[COMPLETION_STATUS]).toBe(0);
+    // The data really moved: read it back into another part of staging.
+    setOp(op, 0, OpKind.read, 8, 65536, a.address + 8192, 4096, a.key);
+    expect(conn.runLatency(op, new Float64Array(3), completion, 5000)).toBe(3);
+    expect(local.subarray(65536, 65536 + 4096).every((b) => b === 0x5a)).toBe(true);
+    // A refused operation ends the run at once, with the status named.
+    setOp(op, 0, OpKind.read, 9, 0, a.address, 4096, a.key ^ 1);
+    expect(conn.runLatency(op, new Float64Array(10), completion, 5000)).toBe(0);
+    expect(completionError('READ', completion[COMPLETION_STATUS], a.address, 4096, undefined).status).toBe('EKEYREJECTED');
+    expect(conn.inflight).toBe(0);
   });
 
   it('a lane opens its own connection in a worker thread from the session handle', async () => {
