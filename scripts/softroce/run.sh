@@ -108,12 +108,22 @@ done
 mkfifo "$RUN/stdin"
 exec 3<>"$RUN/stdin"
 start=$(date +%s.%N)
+# The CPU: everything TCG emulates except protection keys (pku=off). TCG
+# flushes its whole software TLB on every WRPKRU, and Linux writes PKRU on
+# each switch between a kernel thread and a task whose PKRU is not the
+# default, which every Node process here is (V8 and Node use protection keys). rdma_rxe always answers
+# an RDMA READ from a tasklet, so each READ costs two such switches (to
+# ksoftirqd and back) plus the TLB refills after them: measured here, ~70 us
+# per 4 KiB READ, the same for perftest's ib_read_lat once a preloaded
+# pkey_alloc() changes its PKRU (44 -> 107 us at 1 KiB). Hardware has no such
+# cost. Override with DMEM_SOFTROCE_CPU.
+CPU=${DMEM_SOFTROCE_CPU:-max,pku=off}
 # QEMU runs as a background job so that our INT/TERM trap runs at once (bash
 # defers traps while a foreground child runs) and takes QEMU down with us.
 # --foreground: timeout signals only QEMU, and stays in our process group.
 timeout --foreground -k 10 "$TIMEOUT" \
   qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
-  -accel tcg,thread=multi -cpu max -smp 2 -m "$MEMORY" \
+  -accel tcg,thread=multi -cpu "$CPU" -smp 2 -m "$MEMORY" \
   -kernel "$CACHE/vmlinux" -initrd "$CACHE/initramfs.cpio.gz" \
   -append "console=ttyS0 quiet panic=-1 dmem.run=$RUN ${DMEM_SOFTROCE_KERNEL_ARGS:-}" \
   -serial "file:$RUN/console.log" \
