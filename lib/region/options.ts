@@ -33,6 +33,13 @@ export interface RegionOptions {
   probeEvery?: number;
   /** Bound on connecting and on any one data operation (ms). */
   timeoutMs?: number;
+  /**
+   * A memory node serving verbs: this machine's RDMA device, port and GID
+   * index (defaults: the first device with an active port, port 1, the
+   * RoCE v2 GID carrying the netdev's IPv4 address). Checked when the
+   * session opens; ignored for the other transports.
+   */
+  rdma?: { device?: string; port?: number; gidIndex?: number };
 }
 
 export interface ResolvedOptions {
@@ -47,6 +54,7 @@ export interface ResolvedOptions {
   dirtyTracking: DirtyTracking;
   probeEvery: number;
   timeoutMs: number;
+  rdma: { device?: string; port?: number; gidIndex?: number } | undefined;
 }
 
 const MIN_LOCAL_PAGES = 128;
@@ -95,6 +103,7 @@ export function resolveOptions(options: RegionOptions): ResolvedOptions {
     dirtyTracking,
     probeEvery,
     timeoutMs,
+    rdma: options.rdma,
   };
 }
 

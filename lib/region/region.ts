@@ -12,20 +12,21 @@
  * Threads:
  *   - lanes (worker threads) loop on blocking reads of fault events;
  *   - the reclaimer (a worker thread) keeps free budget ahead of demand;
- *   - this thread holds the memory node session (leases, heartbeats) and
- *     nothing else: lanes never wait on its event loop, so this thread may
- *     itself touch region memory.
+ *   - the session host (a worker thread, session-host.ts) holds the memory
+ *     node session (leases, heartbeats) and the embedded memory node, on an
+ *     event loop that no thread touching region memory can block.
+ * Nothing the pager needs waits on this thread's event loop, so this thread
+ * may itself touch region memory, for as long as it likes.
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DmemError, ErrorCodes } from '../errors';
 import { allocatePagerShared, CTL_FAILED, CTL_STOP, PAGE_SIZE, type PagerShared } from '../paging/layout';
-import { MemoryNode } from '../node/memory-node';
-import { RemoteSession } from '../transport/remote-session';
 import { UffdRegion, type UffdRegionHandle } from '../uffd/uffd-region';
 import type { LaneInit, PagerConfig, WorkerReport } from '../lanes/lane-init';
 import { EVICT_BATCH } from '../lanes/evictor';
 import { resolveOptions, type RegionOptions, type ResolvedOptions } from './options';
+import type { SessionHostInit, SessionHostReport } from './session-host';
 import { readStats, type RegionStats } from './stats';
 
 export interface RegionHandle {
@@ -38,12 +39,14 @@ const EMBEDDED_SLAB = 64 * 2 ** 20;
 const LANE_MAX_INFLIGHT = 64;
 const LANE_SCRIPT = path.join(__dirname, '..', 'lanes', 'pager-lane.js');
 const RECLAIMER_SCRIPT = path.join(__dirname, '..', 'lanes', 'reclaimer.js');
+const SESSION_HOST_SCRIPT = path.join(__dirname, 'session-host.js');
+/** Slab sizes must hold whole 256 KiB blocks. */
+const SLAB_ALIGN = 256 * 1024;
 
 export class Region {
   readonly #uffd: UffdRegion;
   readonly #shared: PagerShared;
-  readonly #session: RemoteSession;
-  readonly #node: MemoryNode | undefined;
+  readonly #host: Worker;
   readonly #workers: Worker[];
   readonly #options: ResolvedOptions;
   #failure: Error | undefined;
@@ -52,15 +55,13 @@ export class Region {
   private constructor(
     uffd: UffdRegion,
     shared: PagerShared,
-    session: RemoteSession,
-    node: MemoryNode | undefined,
+    host: Worker,
     workers: Worker[],
     options: ResolvedOptions,
   ) {
     this.#uffd = uffd;
     this.#shared = shared;
-    this.#session = session;
-    this.#node = node;
+    this.#host = host;
     this.#workers = workers;
     this.#options = options;
   }
@@ -70,26 +71,22 @@ export class Region {
     const o = resolveOptions(options);
     const undo: Array<() => unknown> = [];
     try {
-      let endpoint = o.remote;
-      let node: MemoryNode | undefined;
-      if (endpoint === undefined) {
-        const slabs = Math.ceil(o.size / EMBEDDED_SLAB);
-        node = await MemoryNode.start({ listen: '127.0.0.1:0', size: slabs * EMBEDDED_SLAB, slabSize: EMBEDDED_SLAB, transport: o.transport === 'file' ? 'tcp' : o.transport });
-        const started = node;
-        undo.push(() => started.close());
-        endpoint = { host: node.address.host, port: node.address.port };
-      }
-      const session = await RemoteSession.open({ ...endpoint, client: 'dmem region', timeoutMs: o.timeoutMs });
-      undo.push(() => session.close());
-      const slabSize = session.handle.slabSize;
-      if (slabSize % (256 * 1024) !== 0) throw new DmemError(`the memory node's slab size ${slabSize} is not a multiple of 256 KiB`, ErrorCodes.invalidOption);
-      const addresses: number[] = [];
-      const keys: number[] = [];
-      for (let i = 0; i < Math.ceil(o.size / slabSize); i++) {
-        const lease = await session.lease();
-        addresses.push(lease.address);
-        keys.push(lease.key);
-      }
+      const host = new Worker(SESSION_HOST_SCRIPT, {
+        workerData: {
+          remote: o.remote,
+          embedded: { transport: o.transport === 'file' ? 'tcp' : o.transport, slabSize: EMBEDDED_SLAB },
+          rdma: o.rdma,
+          timeoutMs: o.timeoutMs,
+          size: o.size,
+          slabAlign: SLAB_ALIGN,
+          lanes: o.lanes,
+          laneMaxInflight: LANE_MAX_INFLIGHT,
+          reclaimerMaxInflight: EVICT_BATCH,
+        } satisfies SessionHostInit,
+      });
+      undo.push(() => closeHost(host));
+      const hosted = await hostReady(host);
+      const { slabSize, addresses, keys } = hosted;
       const uffd = UffdRegion.create({ size: o.size, writeProtect: o.dirtyTracking === 'wp' ? 'auto' : 'off', name: 'dmem-region' });
       undo.push(() => uffd.close());
       const pages = o.size / PAGE_SIZE;
@@ -100,7 +97,7 @@ export class Region {
       const config: PagerConfig = {
         region: uffd.handle,
         shared,
-        session: session.handle,
+        session: hosted.reclaimer,
         slabs: { slabSize, addresses, keys },
         policy: o.policy,
         dirtyTracking: o.dirtyTracking,
@@ -123,14 +120,11 @@ export class Region {
           }),
         );
       };
-      // Each worker gets its own prepared lane: for verbs, a queue pair
-      // connected here, through the control protocol, on this thread.
-      for (let lane = 0; lane < o.lanes; lane++) {
-        start(LANE_SCRIPT, { ...config, session: await session.prepareLane({ maxInflight: LANE_MAX_INFLIGHT }), lane });
-      }
-      start(RECLAIMER_SCRIPT, { ...config, session: await session.prepareLane({ maxInflight: EVICT_BATCH }) });
+      // Each worker gets its own prepared lane (for verbs, its own queue pair).
+      for (let lane = 0; lane < o.lanes; lane++) start(LANE_SCRIPT, { ...config, session: hosted.lanes[lane], lane });
+      start(RECLAIMER_SCRIPT, config);
       await Promise.all(ready);
-      const region = new Region(uffd, shared, session, node, workers, o);
+      const region = new Region(uffd, shared, host, workers, o);
       for (const worker of workers) {
         worker.removeAllListeners();
         worker.on('message', (m: WorkerReport) => {
@@ -222,9 +216,41 @@ export class Region {
           }),
       ),
     );
-    await this.#session.close().catch(() => undefined);
-    await this.#node?.close();
+    await closeHost(this.#host);
   }
+}
+
+/** Waits for the session host's leases and lanes; its failure, as an error of the same code. */
+function hostReady(host: Worker): Promise<Extract<SessionHostReport, { type: 'ready' }>> {
+  return new Promise((resolve, reject) => {
+    host.once('message', (m: SessionHostReport) => {
+      host.removeAllListeners('exit');
+      if (m.type === 'ready') resolve(m);
+      else if (m.type === 'error') reject(Object.assign(new DmemError(m.message, m.code ?? ErrorCodes.nodeLost), m.errno === undefined ? {} : { errno: m.errno }));
+      else reject(new DmemError(`the session host answered ${m.type} while starting`, ErrorCodes.nodeLost));
+    });
+    host.once('error', reject);
+    host.once('exit', (code) => reject(new DmemError(`the session host exited with ${code} while starting`, ErrorCodes.nodeLost)));
+  });
+}
+
+/** Says bye and stops the embedded node (bounded), then ends the session host. */
+async function closeHost(host: Worker): Promise<void> {
+  if (host.threadId === -1) return; // it has exited already (it failed to start)
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 10_000);
+    host.on('message', (m: SessionHostReport) => {
+      if (m.type !== 'closed') return;
+      clearTimeout(timer);
+      resolve();
+    });
+    host.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    host.postMessage({ type: 'close' });
+  });
+  await host.terminate();
 }
 
 export function createRegion(options: RegionOptions): Promise<Region> {

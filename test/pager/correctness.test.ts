@@ -5,8 +5,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { createRegion, MemoryNode, type Region } from '../../dist/index.js';
-import { eventually, rng, spawnServe } from '../helpers/memory-node';
+import { createRegion, MemoryNode } from '../../dist/index.js';
+import { churn } from '../helpers/churn';
+import { eventually, spawnServe } from '../helpers/memory-node';
 import { printSkip, uffdSkipReason } from '../helpers/uffd';
 
 const MiB = 2 ** 20;
@@ -16,27 +17,6 @@ printSkip(skip, 'pager tests');
 
 function openFds(): number {
   return fs.readdirSync('/proc/self/fd').length;
-}
-
-/** Fills every page with a seeded pattern (two words per page), then checks it `passes` times. */
-function churn(region: Region, seed: number, passes: number): { bad: number; bytes: number } {
-  const words = new Uint32Array(region.view());
-  const pages = words.length / 1024;
-  let bad = 0;
-  let bytes = 0;
-  for (let pass = 0; pass <= passes; pass++) {
-    const next = rng(seed + pass);
-    const previous = rng(seed + pass - 1);
-    for (let p = 0; p < pages; p++) {
-      const value = next();
-      const before = previous();
-      if (pass > 0 && (words[p * 1024 + 3] !== before || words[p * 1024 + 1021] !== (before ^ p) >>> 0)) bad++;
-      words[p * 1024 + 3] = value;
-      words[p * 1024 + 1021] = value ^ p;
-    }
-    bytes += words.byteLength;
-  }
-  return { bad, bytes };
 }
 
 describe.skipIf(skip !== undefined)('pager correctness', () => {
@@ -139,6 +119,38 @@ describe.skipIf(skip !== undefined)('pager correctness', () => {
     await expect(createRegion({ size: '1G', block: '3k' })).rejects.toThrow(/block: expected 'elastic'/);
     await expect(createRegion({ size: 'big' })).rejects.toThrow(/size: expected a size/);
     await expect(createRegion({ size: '1G', lanes: 0 })).rejects.toThrow(/lanes/);
+  });
+
+  it('this thread may block its event loop for longer than the lease timeout while it touches the region: the session lives on', async () => {
+    const serve = await spawnServe(['--size', '64M', '--slab-size', '16M', '--lease-timeout', '0.3']);
+    try {
+      const region = await createRegion({ size: 16 * MiB, localBytes: 2 * MiB, remote: { host: serve.host, port: serve.port }, lanes: 2 });
+      try {
+        // Five lease timeouts without once returning to the event loop, all
+        // the while evicting and refetching: heartbeats must come from elsewhere.
+        const until = Date.now() + 1500;
+        let passes = 0;
+        let bad = 0;
+        const words = new Uint32Array(region.view());
+        while (Date.now() < until || passes < 2) {
+          for (let p = 0; p < words.length / 1024; p++) {
+            if (passes > 0 && words[p * 1024 + 7] !== ((p * 31 + passes - 1) >>> 0)) bad++;
+            words[p * 1024 + 7] = (p * 31 + passes) >>> 0;
+          }
+          passes++;
+        }
+        expect(bad).toBe(0);
+        expect(region.stats().evictions.dirty).toBeGreaterThan(0);
+        expect(region.failure).toBeUndefined();
+        await eventually(() => serve.lines.some((l) => /leased slab/.test(l)), 'the lease in the log');
+        expect(serve.lines.join('\n')).not.toMatch(/expired/);
+      } finally {
+        await region.close();
+      }
+    } finally {
+      serve.child.kill('SIGTERM');
+      await serve.exited;
+    }
   });
 
   it('the memory node dies: a thread faulting on a remote page is released with SIGBUS, not left hanging', async () => {
