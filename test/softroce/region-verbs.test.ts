@@ -1,0 +1,38 @@
+// The pager over verbs: a region whose memory node serves RDMA (`dmem serve
+// --transport verbs` in a child process), each pager lane and the reclaimer
+// with a queue pair of its own, data checked through eviction and refetch.
+// Runs inside the soft-RoCE guest; skips, saying why, anywhere else.
+import { describe, expect, it } from 'vitest';
+import { createRegion } from '../../dist/index.js';
+import { churn } from '../helpers/churn';
+import { spawnServe } from '../helpers/memory-node';
+import { findRdma, printSkip } from './rdma';
+
+const MiB = 2 ** 20;
+const { target, reason } = findRdma();
+printSkip(reason, 'pager over verbs (region churn with checksums)');
+
+describe.skipIf(target === undefined)('a region paged over verbs', () => {
+  it.each(['elastic', '4k'])('data survives eviction and refetch at 1/4 local (block %s)', async (block) => {
+    const rdma = { device: target!.device, port: target!.port, gidIndex: target!.gidIndex };
+    const gid = rdma.gidIndex === undefined ? [] : ['--gid-index', String(rdma.gidIndex)];
+    const serve = await spawnServe(['--transport', 'verbs', '--device', rdma.device, ...gid, '--size', String(64 * MiB), '--slab-size', String(16 * MiB)]);
+    try {
+      const region = await createRegion({ size: 32 * MiB, localBytes: 8 * MiB, remote: { host: serve.host, port: serve.port }, lanes: 2, block, rdma });
+      try {
+        const { bad, bytes } = churn(region, 99, 3);
+        expect(bad).toBe(0);
+        expect(bytes).toBe(4 * 32 * MiB);
+        const s = region.stats();
+        expect(s.evictions.dirty).toBeGreaterThan(0);
+        expect(s.pagesFetched).toBeGreaterThan(0);
+        expect(region.failure).toBeUndefined();
+      } finally {
+        await region.close();
+      }
+    } finally {
+      serve.child.kill('SIGTERM');
+      await serve.exited;
+    }
+  });
+});
