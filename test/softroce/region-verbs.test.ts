@@ -18,11 +18,11 @@ describe.skipIf(target === undefined)('a region paged over verbs', () => {
     const gid = rdma.gidIndex === undefined ? [] : ['--gid-index', String(rdma.gidIndex)];
     const serve = await spawnServe(['--transport', 'verbs', '--device', rdma.device, ...gid, '--size', String(64 * MiB), '--slab-size', String(16 * MiB)]);
     try {
-      const region = await createRegion({ size: 32 * MiB, localBytes: 8 * MiB, remote: { host: serve.host, port: serve.port }, lanes: 2, block, rdma });
+      const region = await createRegion({ size: 16 * MiB, localBytes: 4 * MiB, remote: { host: serve.host, port: serve.port }, lanes: 2, block, rdma });
       try {
         const { bad, bytes } = churn(region, 99, 3);
         expect(bad).toBe(0);
-        expect(bytes).toBe(4 * 32 * MiB);
+        expect(bytes).toBe(4 * 16 * MiB);
         const s = region.stats();
         expect(s.evictions.dirty).toBeGreaterThan(0);
         expect(s.pagesFetched).toBeGreaterThan(0);
