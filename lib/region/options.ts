@@ -29,7 +29,10 @@ export interface RegionOptions {
   replacement?: Replacement;
   /** 'wp' (default where the kernel offers WP on shmem) or 'always'. */
   dirtyTracking?: DirtyTracking;
-  /** Every Nth multi-page block is a locality probe (default 8; 0 = none). */
+  /**
+   * Every Nth multi-page block is a locality probe (0 = none). Default 8 for
+   * elastic blocks; 0 for a fixed block, which has no policy to feed.
+   */
   probeEvery?: number;
   /** Bound on connecting and on any one data operation (ms). */
   timeoutMs?: number;
@@ -87,7 +90,7 @@ export function resolveOptions(options: RegionOptions): ResolvedOptions {
   if (replacement !== 'clock' && replacement !== 'fifo') throw new OptionError('replacement', `expected 'clock' or 'fifo', got ${JSON.stringify(replacement)}`);
   const dirtyTracking = options.dirtyTracking ?? 'wp';
   if (dirtyTracking !== 'wp' && dirtyTracking !== 'always') throw new OptionError('dirtyTracking', `expected 'wp' or 'always', got ${JSON.stringify(dirtyTracking)}`);
-  const probeEvery = options.probeEvery ?? 8;
+  const probeEvery = options.probeEvery ?? (policy.kind === 'elastic' ? 8 : 0);
   if (!Number.isInteger(probeEvery) || probeEvery < 0) throw new OptionError('probeEvery', `expected a non-negative integer, got ${probeEvery}`);
   const timeoutMs = options.timeoutMs ?? 5000;
   if (!Number.isInteger(timeoutMs) || timeoutMs < 10) throw new OptionError('timeoutMs', `expected an integer of at least 10, got ${timeoutMs}`);
