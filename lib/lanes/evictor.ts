@@ -4,8 +4,8 @@
  *
  *   1. claim      RESIDENT/PREFETCHED → EVICTING (compare-exchange); from now
  *                 on a fault on the page waits for the eviction to finish
- *   2. zap        MADV_DONTNEED over contiguous runs: no thread can write the
- *                 page any more without faulting
+ *   2. zap        MADV_DONTNEED over the span the hand passed: no thread can
+ *                 write the page any more without faulting
  *   3. write back read the dirty pages from the page cache, RDMA/TCP WRITE
  *                 them to the memory node, wait for the completions
  *   4. punch      PUNCH_HOLE frees the memory; state → REMOTE (or ZERO when
@@ -16,9 +16,18 @@
  * zap-first loses none (shared/DESIGN.md).
  *
  * Reference bits are emulated: a referenced RESIDENT page met by the CLOCK
- * hand loses FLAG_REF and is zapped (in batches of at least ZAP_BATCH pages,
- * each call shoots down TLBs), so that its next touch raises a MINOR fault
- * that sets FLAG_REF again. PREFETCHED pages never touched go first.
+ * hand loses FLAG_REF and is zapped, so that its next touch raises a MINOR
+ * fault that sets FLAG_REF again. PREFETCHED pages never touched go first.
+ *
+ * One zap covers the whole span the hand passed (up to ZAP_SPAN pages), not
+ * each run of it: every resident page in the span was either zapped for its
+ * reference bit or claimed as a victim, and the pages between them hold no
+ * mapping, so one MADV_DONTNEED (one TLB shootdown) does the work of one per
+ * page where the pages lie scattered (measured: 4,700 calls per pass of
+ * bench/pager shuffled-read 4k). The span is cut only around the pages that
+ * changed behind the hand: FETCHING (a lane is installing it) and RESIDENT
+ * with FLAG_REF (installed or mapped after the hand passed), whose zap would
+ * cost their next touch a MINOR fault for nothing.
  */
 import { DataConnection } from '../transport/data-connection';
 import { StagingBuffer } from '../transport/staging-buffer';
@@ -53,7 +62,8 @@ import { RemoteMap } from '../paging/remote-map';
 import type { PagerConfig } from './lane-init';
 
 export const EVICT_BATCH = 256;
-export const ZAP_BATCH = 64;
+/** The most pages one zap covers (bounds the page-table walk of one call). */
+export const ZAP_SPAN = 4096;
 const MAX_RUN = 1 << MAX_BLOCK_SHIFT;
 
 export class Evictor {
@@ -71,13 +81,12 @@ export class Evictor {
   readonly #stagingView: ArrayBuffer;
   readonly #connection: DataConnection;
   readonly #victims = new Int32Array(EVICT_BATCH);
-  readonly #zaps = new Int32Array(EVICT_BATCH * 2);
   readonly #ops = opBuffer(EVICT_BATCH);
   readonly #completions = completionBuffer(EVICT_BATCH);
   #hand = 0;
-  /** Queued zap runs, and the pages they cover. */
-  #zapCount = 0;
-  #zapPages = 0;
+  /** Where the span the hand passed since the last zap starts, and how many of its pages need the zap. */
+  #spanStart = 0;
+  #spanPages = 0;
 
   constructor(config: PagerConfig) {
     this.#region = UffdRegion.attach(config.region);
@@ -108,69 +117,71 @@ export class Evictor {
   evictBatch(): number {
     const count = this.#select();
     if (count === 0) return 0;
-    this.#zapVictims(count);
+    this.#sortVictims(count);
     const written = this.#writeBack(count);
     this.#finish(count, written);
     return count;
   }
 
-  /** Moves the hand until EVICT_BATCH victims are claimed or two full turns pass. */
+  /**
+   * Moves the hand until EVICT_BATCH victims are claimed or two full turns
+   * pass, then zaps what it passed: the victims and the referenced pages.
+   */
   #select(): number {
     let count = 0;
     const limit = 2 * this.#pages;
+    this.#spanStart = this.#hand;
+    this.#spanPages = 0;
     for (let steps = 0; steps < limit && count < EVICT_BATCH; steps++) {
       const page = this.#hand;
-      this.#hand = page + 1 === this.#pages ? 0 : page + 1;
-      if (this.#hand === 0) this.#stats[RECLAIM_SWEEPS]++;
       const state = Atomics.load(this.#states, page);
-      if (state !== PageState.resident && state !== PageState.prefetched) continue;
-      if (this.#clock && state === PageState.resident && Atomics.and(this.#flags, page, ~FLAG_REF) & FLAG_REF) {
-        this.#queueZap(page);
-        continue; // second chance
+      if (state === PageState.resident || state === PageState.prefetched) {
+        if (this.#clock && state === PageState.resident && Atomics.and(this.#flags, page, ~FLAG_REF) & FLAG_REF) {
+          this.#spanPages++; // second chance: zapped with the span
+          this.#stats[RECLAIM_ZAPPED_PAGES]++;
+        } else if (Atomics.compareExchange(this.#states, page, state, PageState.evicting) === state) {
+          this.#victims[count++] = page;
+          this.#spanPages++;
+        }
       }
-      if (Atomics.compareExchange(this.#states, page, state, PageState.evicting) !== state) continue;
-      this.#victims[count++] = page;
+      this.#hand = page + 1;
+      if (this.#hand === this.#pages || this.#hand - this.#spanStart === ZAP_SPAN) {
+        this.#zapSpan(this.#hand);
+        if (this.#hand === this.#pages) {
+          this.#hand = 0;
+          this.#stats[RECLAIM_SWEEPS]++;
+        }
+        this.#spanStart = this.#hand;
+      }
     }
-    this.#flushZaps();
+    this.#zapSpan(this.#hand);
     return count;
   }
 
-  /** Reference-bit emulation: zap referenced pages in batches, coalescing runs. */
-  #queueZap(page: number): void {
-    const n = this.#zapCount;
-    if (n > 0 && this.#zaps[2 * (n - 1)] + this.#zaps[2 * (n - 1) + 1] === page) {
-      this.#zaps[2 * (n - 1) + 1]++;
-    } else {
-      if (n === EVICT_BATCH) this.#flushZaps();
-      this.#zaps[2 * this.#zapCount] = page;
-      this.#zaps[2 * this.#zapCount + 1] = 1;
-      this.#zapCount++;
+  /**
+   * Zaps [spanStart, end) when it holds pages to zap, in runs cut around the
+   * pages that changed behind the hand (see the header). Every victim is in
+   * a run: it is EVICTING, owned by this evictor.
+   */
+  #zapSpan(end: number): void {
+    if (this.#spanPages === 0) return;
+    this.#spanPages = 0;
+    let q = this.#spanStart;
+    while (q < end) {
+      while (q < end && this.#changedBehind(q)) q++;
+      let r = q;
+      while (r < end && !this.#changedBehind(r)) r++;
+      if (r > q) {
+        this.#region.dontneed(q * PAGE_SIZE, (r - q) * PAGE_SIZE);
+        this.#stats[RECLAIM_ZAP_CALLS]++;
+      }
+      q = r;
     }
-    this.#zapPages++;
-    if (this.#zapPages >= ZAP_BATCH * 4) this.#flushZaps();
   }
 
-  #flushZaps(): void {
-    for (let i = 0; i < this.#zapCount; i++) {
-      const page = this.#zaps[2 * i];
-      const length = this.#zaps[2 * i + 1];
-      this.#region.dontneed(page * PAGE_SIZE, length * PAGE_SIZE);
-      this.#stats[RECLAIM_ZAPPED_PAGES] += length;
-      this.#stats[RECLAIM_ZAP_CALLS]++;
-    }
-    this.#zapCount = 0;
-    this.#zapPages = 0;
-  }
-
-  #zapVictims(count: number): void {
-    this.#sortVictims(count);
-    let i = 0;
-    while (i < count) {
-      let j = i + 1;
-      while (j < count && this.#victims[j] === this.#victims[j - 1] + 1) j++;
-      this.#region.dontneed(this.#victims[i] * PAGE_SIZE, (j - i) * PAGE_SIZE);
-      i = j;
-    }
+  #changedBehind(page: number): boolean {
+    const state = Atomics.load(this.#states, page);
+    return state === PageState.fetching || (state === PageState.resident && (Atomics.load(this.#flags, page) & FLAG_REF) !== 0);
   }
 
   #sortVictims(count: number): void {
