@@ -3,16 +3,23 @@
  * follows the spatial locality that faults in that chunk show.
  *
  * Signals, per chunk:
- * - the stream test: a MISSING fault is *sequential* when it lands exactly
- *   where one of the chunk's two most recent blocks ended (two slots, so two
- *   interleaved streams, e.g. a triad's inputs, both count). A forward scan
- *   faults only at block ends: every fault is sequential. Uniform random
- *   faults almost never are.
+ * - the stream test: a MISSING fault *continues a stream* when it lands where
+ *   one of the chunk's CHUNK_STREAM_SLOTS most recent streams left off: at
+ *   (or, for a stream of multi-page blocks, up to STREAM_GAP - 1 pages past)
+ *   the end of its last block, or just before its start (a backward stream:
+ *   the right-hand cursor of a partition). Several slots, most recent first,
+ *   so that interleaved streams (a triad's inputs, a partition's two cursors,
+ *   two vCPUs) all count; the gap lets a strided walk (the rows of a
+ *   column-blocked stencil) count. A forward or backward scan faults only
+ *   where its blocks end: every fault continues it. Uniform random faults
+ *   almost never do. A fault next to a neighbouring chunk's stream continues
+ *   that stream.
  * - probes: a sample of blocks is installed with only the faulting page
  *   mapped; touches of the others (MINOR faults) are prefetch hits, and
  *   probe pages evicted untouched are waste.
  *
- * The chunk's block is used for misses that continue a stream; any other
+ * The chunk's block is used for misses that continue one of its streams (a
+ * stream crossing in from a neighbour keeps the neighbour's block); any other
  * miss fetches 4 KiB (fetchPagesFor).
  *
  * Every WINDOW misses the chunk is re-evaluated: mostly sequential → double
@@ -21,8 +28,8 @@
  * several windows); rarely sequential → halve it; probes that waste more than
  * twice what they hit → halve it. So a scan grows to 256 KiB, random access settles
  * at 4 KiB, and alternating phases are followed within a few windows. A chunk
- * seen for the first time starts from its left neighbour's block, so a scan
- * crossing into a new chunk keeps its block.
+ * seen for the first time starts from the block of the stream that crossed
+ * into it, else from its left neighbour's.
  */
 import {
   CHUNK_BLOCK_SHIFT,
@@ -32,8 +39,8 @@ import {
   CHUNK_PROBE_HITS,
   CHUNK_PROBE_WASTE,
   CHUNK_SEQUENTIAL,
-  CHUNK_STREAM_A,
-  CHUNK_STREAM_B,
+  CHUNK_STREAM_SLOTS,
+  CHUNK_STREAMS,
   CHUNK_STRIDE,
   MAX_BLOCK_SHIFT,
   MIN_BLOCK_SHIFT,
@@ -42,6 +49,8 @@ import {
 export const WINDOW = 4;
 const GROW_AT = 0.5;
 const SHRINK_BELOW = 0.25;
+/** A stream may skip this many pages minus one between blocks (a strided walk: rows of a blocked stencil). */
+const STREAM_GAP = 4;
 
 export type BlockPolicy = { kind: 'elastic' } | { kind: 'fixed'; shift: number };
 
@@ -63,27 +72,53 @@ export function blockPagesFor(chunks: Int32Array, page: number, policy: BlockPol
 
 /**
  * The block to fetch for a miss at `page`. Elastic: the chunk's block when
- * the miss continues one of its streams (it lands where a recent block
- * ended), else 4 KiB: a cold, isolated miss in a chunk that once streamed
- * (an initialising scan, say) must not fetch 256 KiB it will not use. A
- * stream that restarts pays one small fetch, then continues at full size.
+ * the miss continues one of its streams, else 4 KiB: a cold, isolated miss
+ * in a chunk that once streamed (an initialising scan, say) must not fetch
+ * 256 KiB it will not use. A stream that crosses into a neighbouring chunk
+ * (either way) keeps the neighbour's block; a stream that restarts pays one
+ * small fetch, then continues at full size.
  */
 export function fetchPagesFor(chunks: Int32Array, page: number, policy: BlockPolicy): number {
   if (policy.kind === 'fixed') return 1 << policy.shift;
   const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
-  if (continuesStream(chunks, base, page)) return 1 << Atomics.load(chunks, base + CHUNK_BLOCK_SHIFT);
-  // A chunk never seen, entered at its first page by a stream from its left
-  // neighbour, keeps that stream's block.
-  if (Atomics.load(chunks, base + CHUNK_CHANGES) === 0 && page % CHUNK_PAGES === 0 && base > 0) {
-    const left = base - CHUNK_STRIDE;
-    if (continuesStream(chunks, left, page)) return 1 << Atomics.load(chunks, left + CHUNK_BLOCK_SHIFT);
-  }
-  return 1 << MIN_BLOCK_SHIFT;
+  if (streamOf(chunks, base, page) >= 0) return 1 << Atomics.load(chunks, base + CHUNK_BLOCK_SHIFT);
+  const neighbour = neighbourStream(chunks, base, page);
+  return 1 << (neighbour < 0 ? MIN_BLOCK_SHIFT : Atomics.load(chunks, neighbour + CHUNK_BLOCK_SHIFT));
 }
 
-/** Whether `page` is where one of the chunk's streams ended (ends are stored +1). */
-function continuesStream(chunks: Int32Array, base: number, page: number): boolean {
-  return page + 1 === Atomics.load(chunks, base + CHUNK_STREAM_A) || page + 1 === Atomics.load(chunks, base + CHUNK_STREAM_B);
+/**
+ * The slot of the chunk at `base` whose stream `page` continues, or -1: the
+ * page is where the stream's last block ended (a forward stream) or the one
+ * just before where it started (a backward stream: a partition's right-hand
+ * cursor, a descending loop).
+ */
+function streamOf(chunks: Int32Array, base: number, page: number): number {
+  for (let i = 0; i < CHUNK_STREAM_SLOTS; i++) {
+    const at = base + CHUNK_STREAMS + 2 * i;
+    // Stored +1; an end of -1 is an empty slot.
+    const end = Atomics.load(chunks, at + 1) - 1;
+    if (end < 0) continue;
+    const first = Atomics.load(chunks, at) - 1;
+    // A single-page block (an isolated miss, most likely) must be continued
+    // exactly: with the gap, random misses would pass for streams.
+    const gap = end - first > 1 ? STREAM_GAP : 1;
+    if (page >= end ? page < end + gap : page < first && page >= first - gap) return i;
+  }
+  return -1;
+}
+
+/**
+ * The base of the neighbouring chunk whose stream crosses into this one at
+ * `page` (near its first page, from the left; near its last, from the right),
+ * or -1.
+ */
+function neighbourStream(chunks: Int32Array, base: number, page: number): number {
+  const within = page % CHUNK_PAGES;
+  if (within < STREAM_GAP && base > 0 && streamOf(chunks, base - CHUNK_STRIDE, page) >= 0) return base - CHUNK_STRIDE;
+  if (within >= CHUNK_PAGES - STREAM_GAP && base + CHUNK_STRIDE < chunks.length && streamOf(chunks, base + CHUNK_STRIDE, page) >= 0) {
+    return base + CHUNK_STRIDE;
+  }
+  return -1;
 }
 
 /**
@@ -93,24 +128,27 @@ function continuesStream(chunks: Int32Array, base: number, page: number): boolea
 export function recordMiss(chunks: Int32Array, page: number, start: number, end: number, policy: BlockPolicy): void {
   const chunk = Math.floor(page / CHUNK_PAGES);
   const base = chunk * CHUNK_STRIDE;
+  const slot = streamOf(chunks, base, page);
+  const neighbour = slot < 0 ? neighbourStream(chunks, base, page) : -1;
   if (Atomics.load(chunks, base + CHUNK_CHANGES) === 0) {
-    // First fault here: start from the left neighbour's block if it has one.
-    if (policy.kind === 'elastic' && chunk > 0 && Atomics.load(chunks, base - CHUNK_STRIDE + CHUNK_CHANGES) > 0) {
-      Atomics.store(chunks, base + CHUNK_BLOCK_SHIFT, Atomics.load(chunks, base - CHUNK_STRIDE + CHUNK_BLOCK_SHIFT));
+    // First fault here: start from the block of the stream that crossed in,
+    // else from the left neighbour's if it has one.
+    if (policy.kind === 'elastic') {
+      const from = neighbour >= 0 ? neighbour : chunk > 0 && Atomics.load(chunks, base - CHUNK_STRIDE + CHUNK_CHANGES) > 0 ? base - CHUNK_STRIDE : -1;
+      if (from >= 0) Atomics.store(chunks, base + CHUNK_BLOCK_SHIFT, Atomics.load(chunks, from + CHUNK_BLOCK_SHIFT));
     }
     Atomics.store(chunks, base + CHUNK_CHANGES, 1);
   }
-  const a = Atomics.load(chunks, base + CHUNK_STREAM_A);
-  const b = Atomics.load(chunks, base + CHUNK_STREAM_B);
-  // Stream ends are stored +1 so that 0 means "none".
-  const sequential = page + 1 === a || page + 1 === b;
-  if (page + 1 === a) Atomics.store(chunks, base + CHUNK_STREAM_A, end + 1);
-  else if (page + 1 === b) Atomics.store(chunks, base + CHUNK_STREAM_B, end + 1);
-  else {
-    Atomics.store(chunks, base + CHUNK_STREAM_B, a);
-    Atomics.store(chunks, base + CHUNK_STREAM_A, end + 1);
+  // The block becomes the most recent stream: the one it continues moves to
+  // the front, or a new one replaces the least recent.
+  for (let i = slot < 0 ? CHUNK_STREAM_SLOTS - 1 : slot; i > 0; i--) {
+    const at = base + CHUNK_STREAMS + 2 * i;
+    Atomics.store(chunks, at, Atomics.load(chunks, at - 2));
+    Atomics.store(chunks, at + 1, Atomics.load(chunks, at - 1));
   }
-  if (sequential) Atomics.add(chunks, base + CHUNK_SEQUENTIAL, 1);
+  Atomics.store(chunks, base + CHUNK_STREAMS, start + 1);
+  Atomics.store(chunks, base + CHUNK_STREAMS + 1, end + 1);
+  if (slot >= 0 || neighbour >= 0) Atomics.add(chunks, base + CHUNK_SEQUENTIAL, 1);
   const misses = Atomics.add(chunks, base + CHUNK_MISSES, 1) + 1;
   if (policy.kind !== 'elastic' || misses < WINDOW) return;
   evaluate(chunks, base);

@@ -37,20 +37,24 @@ export const FLAG_REMOTE_VALID = 1 << 2;
 /** Installed unmapped as part of a probe block and not touched yet. */
 export const FLAG_PROBE = 1 << 3;
 
-// ---- chunk table (Int32Array, CHUNK_STRIDE ints per chunk)
-export const CHUNK_STRIDE = 10;
+// ---- chunk table (Int32Array, CHUNK_STRIDE ints per chunk: one 64-byte line)
+export const CHUNK_STRIDE = 16;
 export const CHUNK_BLOCK_SHIFT = 0;
 export const CHUNK_MISSES = 1;
 export const CHUNK_SEQUENTIAL = 2;
-/** Page just past the last block fetched here, for two interleaved streams. */
-export const CHUNK_STREAM_A = 3;
-export const CHUNK_STREAM_B = 4;
-export const CHUNK_PROBE_HITS = 5;
-export const CHUNK_PROBE_WASTE = 6;
-export const CHUNK_CHANGES = 7;
+export const CHUNK_PROBE_HITS = 3;
+export const CHUNK_PROBE_WASTE = 4;
+export const CHUNK_CHANGES = 5;
 /** Write-protect faults and write-protected installs (faults) here, halved together as they grow. */
-export const CHUNK_WP_FAULTS = 8;
-export const CHUNK_INSTALLS = 9;
+export const CHUNK_WP_FAULTS = 6;
+export const CHUNK_INSTALLS = 7;
+/**
+ * CHUNK_STREAM_SLOTS streams, most recent first: slot i is the pair
+ * (first page, page past the end) of the stream's last block, both stored +1
+ * so that 0 means "none".
+ */
+export const CHUNK_STREAMS = 8;
+export const CHUNK_STREAM_SLOTS = 4;
 
 // ---- control block (Int32Array); each field on its own 64-byte line
 const LINE = 16; // int32s per cache line
