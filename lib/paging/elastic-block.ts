@@ -18,12 +18,14 @@
  *   mapped; touches of the others (MINOR faults) are prefetch hits, and
  *   probe pages evicted untouched are waste.
  *
- * The chunk's block is used for misses that continue one of its streams (a
- * stream crossing in from a neighbour keeps the neighbour's block); any other
- * miss fetches 4 KiB (fetchPagesFor).
+ * The chunk's block is used for misses that continue one of its streams,
+ * except that the first continuation of a single-page block fetches at most
+ * 16 KiB (two adjacent random misses are not yet a stream); a stream crossing
+ * in from a neighbouring chunk brings its block. Any other miss fetches 4 KiB
+ * (fetchPagesFor).
  *
- * Every WINDOW misses the chunk is re-evaluated: mostly sequential → double
- * the block; not sequential at all → straight back to 4 KiB (a chunk that
+ * Every WINDOW misses the chunk is re-evaluated: every miss sequential → the
+ * block times four (a confirmed scan); mostly sequential → double it; not sequential at all → straight back to 4 KiB (a chunk that
  * grew during an initialising scan must not pay 256 KiB per cold miss for
  * several windows); rarely sequential → halve it; probes that waste more than
  * twice what they hit → halve it. So a scan grows to 256 KiB, random access settles
@@ -51,6 +53,8 @@ const GROW_AT = 0.5;
 const SHRINK_BELOW = 0.25;
 /** A stream may skip this many pages minus one between blocks (a strided walk: rows of a blocked stencil). */
 const STREAM_GAP = 4;
+/** A stream's first continuation fetches at most 2^FIRST_STEP_SHIFT pages (nextShift). */
+const FIRST_STEP_SHIFT = 2;
 
 export type BlockPolicy = { kind: 'elastic' } | { kind: 'fixed'; shift: number };
 
@@ -81,9 +85,23 @@ export function blockPagesFor(chunks: Int32Array, page: number, policy: BlockPol
 export function fetchPagesFor(chunks: Int32Array, page: number, policy: BlockPolicy): number {
   if (policy.kind === 'fixed') return 1 << policy.shift;
   const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
-  if (streamOf(chunks, base, page) >= 0) return 1 << Atomics.load(chunks, base + CHUNK_BLOCK_SHIFT);
+  const slot = streamOf(chunks, base, page);
+  if (slot >= 0) return 1 << nextShift(chunks, base, slot);
   const neighbour = neighbourStream(chunks, base, page);
-  return 1 << (neighbour < 0 ? MIN_BLOCK_SHIFT : Atomics.load(chunks, neighbour + CHUNK_BLOCK_SHIFT));
+  return neighbour < 0 ? 1 << MIN_BLOCK_SHIFT : 1 << nextShift(chunks, neighbour, streamOf(chunks, neighbour, page));
+}
+
+/**
+ * The block for the next fetch of the stream in `slot`: the chunk's block,
+ * except right after a single-page block (the first continuation of what
+ * may be an isolated miss), which fetches at most 2^FIRST_STEP_SHIFT pages:
+ * two random misses that happen to be adjacent, in a chunk that grew during
+ * an initialising scan, fetch 16 KiB, not 256 KiB.
+ */
+function nextShift(chunks: Int32Array, base: number, slot: number): number {
+  const at = base + CHUNK_STREAMS + 2 * slot;
+  const shift = Atomics.load(chunks, base + CHUNK_BLOCK_SHIFT);
+  return Atomics.load(chunks, at + 1) - Atomics.load(chunks, at) > 1 ? shift : Math.min(shift, FIRST_STEP_SHIFT);
 }
 
 /**
@@ -130,15 +148,20 @@ export function recordMiss(chunks: Int32Array, page: number, start: number, end:
   const base = chunk * CHUNK_STRIDE;
   const slot = streamOf(chunks, base, page);
   const neighbour = slot < 0 ? neighbourStream(chunks, base, page) : -1;
-  if (Atomics.load(chunks, base + CHUNK_CHANGES) === 0) {
-    // First fault here: start from the block of the stream that crossed in,
-    // else from the left neighbour's if it has one.
-    if (policy.kind === 'elastic') {
-      const from = neighbour >= 0 ? neighbour : chunk > 0 && Atomics.load(chunks, base - CHUNK_STRIDE + CHUNK_CHANGES) > 0 ? base - CHUNK_STRIDE : -1;
-      if (from >= 0) Atomics.store(chunks, base + CHUNK_BLOCK_SHIFT, Atomics.load(chunks, from + CHUNK_BLOCK_SHIFT));
+  if (policy.kind === 'elastic') {
+    if (neighbour >= 0) {
+      // A stream crossing in brings its block (to a chunk seen for the first
+      // time, even a smaller one).
+      const theirs = Atomics.load(chunks, neighbour + CHUNK_BLOCK_SHIFT);
+      if (theirs > Atomics.load(chunks, base + CHUNK_BLOCK_SHIFT) || Atomics.load(chunks, base + CHUNK_CHANGES) === 0) {
+        Atomics.store(chunks, base + CHUNK_BLOCK_SHIFT, theirs);
+      }
+    } else if (Atomics.load(chunks, base + CHUNK_CHANGES) === 0 && chunk > 0 && Atomics.load(chunks, base - CHUNK_STRIDE + CHUNK_CHANGES) > 0) {
+      // First fault here: start from the left neighbour's block.
+      Atomics.store(chunks, base + CHUNK_BLOCK_SHIFT, Atomics.load(chunks, base - CHUNK_STRIDE + CHUNK_BLOCK_SHIFT));
     }
-    Atomics.store(chunks, base + CHUNK_CHANGES, 1);
   }
+  if (Atomics.load(chunks, base + CHUNK_CHANGES) === 0) Atomics.store(chunks, base + CHUNK_CHANGES, 1);
   // The block becomes the most recent stream: the one it continues moves to
   // the front, or a new one replaces the least recent.
   for (let i = slot < 0 ? CHUNK_STREAM_SLOTS - 1 : slot; i > 0; i--) {
@@ -173,7 +196,8 @@ function evaluate(chunks: Int32Array, base: number): void {
   const shift = Atomics.load(chunks, base + CHUNK_BLOCK_SHIFT);
   const ratio = sequential / misses;
   let next = shift;
-  if (ratio >= GROW_AT) next = shift + 1;
+  if (sequential === misses) next = shift + 2; // every miss continued a stream: a confirmed scan
+  else if (ratio >= GROW_AT) next = shift + 1;
   else if (sequential === 0) next = MIN_BLOCK_SHIFT; // no locality at all: straight to 4 KiB
   else if (ratio < SHRINK_BELOW) next = shift - 1;
   if (hits + waste >= 16) {
