@@ -22,6 +22,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DmemError, ErrorCodes } from '../errors';
 import { allocatePagerShared, CTL_FAILED, CTL_STOP, PAGE_SIZE, type PagerShared } from '../paging/layout';
+import { uffdAccess } from '../uffd/open';
 import { UffdRegion, type UffdRegionHandle } from '../uffd/uffd-region';
 import type { LaneInit, PagerConfig, WorkerReport } from '../lanes/lane-init';
 import { EVICT_BATCH } from '../lanes/evictor';
@@ -87,7 +88,11 @@ export class Region {
       undo.push(() => closeHost(host));
       const hosted = await hostReady(host);
       const { slabSize, addresses, keys } = hosted;
-      const uffd = UffdRegion.create({ size: o.size, writeProtect: o.dirtyTracking === 'wp' ? 'auto' : 'off', name: 'dmem-region' });
+      // Write tracking needs WP faults and CONTINUE_MODE_WP (see
+      // UffdRegion.continueWriteProtect); without them every evicted page is
+      // written back ("always dirty"), and WP is not registered at all.
+      const trackWrites = o.dirtyTracking === 'wp' && uffdAccess().features.wpShmem && uffdAccess().features.wpUnpopulated;
+      const uffd = UffdRegion.create({ size: o.size, writeProtect: trackWrites ? 'sync' : 'off', name: 'dmem-region' });
       undo.push(() => uffd.close());
       const pages = o.size / PAGE_SIZE;
       const budget = o.localBytes / PAGE_SIZE;

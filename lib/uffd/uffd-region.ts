@@ -169,7 +169,20 @@ export class UffdRegion {
   }
   /** UFFDIO_CONTINUE: map pages already in the memfd. Returns pages mapped. */
   continue(offset: number, length: number, writeProtect = false): number {
+    if (writeProtect && !this.continueWriteProtect) {
+      throw featureMissing('continue(..., writeProtect)', 'UFFDIO_CONTINUE_MODE_WP (Linux >= 6.4) on a region registered for WP');
+    }
     return this.#native.continue(offset, length, writeProtect);
+  }
+
+  /**
+   * Whether continue() can map a page write-protected (UFFDIO_CONTINUE_MODE_WP).
+   * It has no feature bit of its own: it came in Linux 6.4 with
+   * UFFD_FEATURE_WP_UNPOPULATED, whose bit stands for both. Without it (6.1
+   * answers EINVAL), a pager cannot track writes to pages it maps by CONTINUE.
+   */
+  get continueWriteProtect(): boolean {
+    return this.#writeProtect !== 'off' && uffdAccess().features.wpUnpopulated;
   }
   /** UFFDIO_ZEROPAGE. Returns pages installed. */
   zeropage(offset: number, length: number): number {
