@@ -31,8 +31,10 @@ local-only and what the pager did; ends with the suite average.
   --workloads LIST       comma-separated, from: ${WORKLOAD_NAMES.join(', ')}
   --vcpus N              threads running each workload (default: cores)
   --footprint BYTES      every workload's footprint (default per workload)
-  --transport KIND       the embedded memory node's: shm | tcp | file (default shm)
+  --transport KIND       the embedded memory node's: shm | tcp | file | verbs (default shm)
   --remote HOST:PORT     use this memory node instead of an embedded one
+  -d, --ib-dev NAME      verbs: the RDMA device (default: the first with an active port)
+  -x, --gid-index N      verbs: the GID index (default: the RoCE v2 GID of the netdev's IPv4 address)
   --token TOKEN          its token (default: $DMEM_TOKEN)
   --json FILE            every figure, with a top-level summary
   --report FILE.html     a self-contained report with charts
@@ -49,8 +51,9 @@ interface Plan {
   vcpus: number;
   lanes: number;
   footprint?: number;
-  transport: 'shm' | 'tcp' | 'file';
+  transport: 'shm' | 'tcp' | 'file' | 'verbs';
   remote?: { host: string; port: number };
+  rdma?: { device?: string; gidIndex?: number };
   token?: string;
   json?: string;
   report?: string;
@@ -70,6 +73,8 @@ export function planBenchSuite(args: string[]): Plan | 'help' {
       footprint: { type: 'string' },
       transport: { type: 'string', default: 'shm' },
       remote: { type: 'string' },
+      'ib-dev': { type: 'string', short: 'd' },
+      'gid-index': { type: 'string', short: 'x' },
       token: { type: 'string' },
       json: { type: 'string' },
       report: { type: 'string' },
@@ -91,11 +96,17 @@ export function planBenchSuite(args: string[]): Plan | 'help' {
   const vcpus = integer('vcpus', values.vcpus, cores, 1, 64);
   const lanes = integer('lanes', values.lanes, cores, 1, 64);
   const transport = values.transport as Plan['transport'];
-  if (!['shm', 'tcp', 'file'].includes(transport)) throw new OptionError('transport', `expected shm, tcp or file, got ${JSON.stringify(values.transport)}`);
+  if (!['shm', 'tcp', 'file', 'verbs'].includes(transport)) throw new OptionError('transport', `expected shm, tcp, file or verbs, got ${JSON.stringify(values.transport)}`);
   const remote = values.remote === undefined ? undefined : parseHostPort(values.remote, 'remote');
   if (remote !== undefined && values.transport !== 'shm' && args.includes('--transport')) {
     throw new OptionError('transport', 'a remote memory node serves its own transport; drop --transport or --remote');
   }
+  const rdmaGiven = values['ib-dev'] !== undefined || values['gid-index'] !== undefined;
+  if (rdmaGiven && transport !== 'verbs' && remote === undefined) {
+    throw new OptionError('ib-dev', 'the RDMA device and GID index are for --transport verbs (or a --remote verbs node); add --transport verbs');
+  }
+  const gidIndex = values['gid-index'] === undefined ? undefined : integer('gid-index', values['gid-index'], 0, 0, 65535);
+  const rdma = transport === 'verbs' || rdmaGiven ? { device: values['ib-dev'], gidIndex } : undefined;
   const quick = values.quick === true;
   let footprint: number | undefined;
   if (values.footprint !== undefined) {
@@ -115,7 +126,7 @@ export function planBenchSuite(args: string[]): Plan | 'help' {
     );
   }
   if (maxFootprint * localRatio < 2 * 2 ** 20) throw new OptionError('local-ratio', `local memory of ${fmtMiB(maxFootprint * localRatio)} is too small for the pager; raise --local-ratio or --footprint`);
-  return { workloads, quick, localRatio, vcpus, lanes, footprint, transport, remote, token: values.token ?? process.env.DMEM_TOKEN, json: values.json, report: values.report, maxFootprint };
+  return { workloads, quick, localRatio, vcpus, lanes, footprint, transport, remote, rdma, token: values.token ?? process.env.DMEM_TOKEN, json: values.json, report: values.report, maxFootprint };
 }
 
 function integer(option: string, text: string | undefined, fallback: number, min: number, max: number): number {
@@ -178,6 +189,8 @@ export async function runBenchSuite(args: string[], out: (line: string) => void)
         tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dmem-bench-'));
         extra.push('--file', path.join(tempDir, 'pool'));
       }
+      if (plan.rdma?.device !== undefined) extra.push('--device', plan.rdma.device);
+      if (plan.rdma?.gidIndex !== undefined) extra.push('--gid-index', String(plan.rdma.gidIndex));
       node = await spawnMemoryNode(['--size', String(pool), '--slab-size', String(SLAB), '--transport', plan.transport, ...extra]);
       endpoint = { host: node.host, port: node.port };
     } else {
@@ -195,6 +208,7 @@ export async function runBenchSuite(args: string[], out: (line: string) => void)
       lanes: plan.lanes,
       transport,
       node: endpoint,
+      rdma: plan.rdma,
       scalingWorkload: plan.vcpus > 1 ? scalingWorkload : undefined,
       seed: 42,
       canceller,

@@ -74,13 +74,21 @@ describe('dmem bench options', () => {
     expect(() => planBenchSuite(['--workloads', 'kvcache,nosuch'])).toThrow(/unknown workload "nosuch"; valid: kvcache, heap, db, stream/);
   });
 
+  it('takes verbs with its device and GID index, and refuses RDMA flags without verbs', () => {
+    const plan = planBenchSuite(['--transport', 'verbs', '-d', 'rxe0', '-x', '3', '--quick']);
+    expect(plan).toMatchObject({ transport: 'verbs', rdma: { device: 'rxe0', gidIndex: 3 } });
+    expect(() => planBenchSuite(['--ib-dev', 'rxe0'])).toThrow(/ib-dev: .* add --transport verbs/);
+    expect(() => planBenchSuite(['--transport', 'verbs', '--gid-index', 'x'])).toThrow(/gid-index: expected an integer/);
+    expect(() => planBenchSuite(['--transport', 'ib'])).toThrow(/transport: expected shm, tcp, file or verbs/);
+  });
+
   it('refuses a footprint larger than the machine can back', () => {
     expect(() => planBenchSuite(['--footprint', '64T'])).toThrow(/footprint: a footprint of .* needs about .* but only .* is available/);
   });
 
   it('refuses a bad vCPU count and transport', () => {
     expect(() => planBenchSuite(['--vcpus', '0'])).toThrow(/vcpus: expected an integer from 1 to 64/);
-    expect(() => planBenchSuite(['--transport', 'carrier-pigeon'])).toThrow(/transport: expected shm, tcp or file/);
+    expect(() => planBenchSuite(['--transport', 'carrier-pigeon'])).toThrow(/transport: expected shm, tcp, file or verbs/);
   });
 
   it('the command line exits 2 with the message before starting anything', () => {

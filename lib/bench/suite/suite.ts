@@ -32,6 +32,8 @@ export interface SuiteOptions {
   lanes: number;
   transport: string;
   node: MemoryNodeEndpoint;
+  /** A verbs memory node: this machine's RDMA device and GID index (createRegion's rdma). */
+  rdma?: { device?: string; gidIndex?: number };
   /** vCPU scaling 1..vcpus on this workload (none: skipped). */
   scalingWorkload?: string;
   seed: number;
@@ -183,6 +185,7 @@ async function withRegion<T>(bytes: number, policy: Policy, o: SuiteOptions, bod
     block: policy,
     lanes: o.lanes,
     remote: o.node,
+    rdma: o.rdma,
   });
   try {
     return await body(region);
