@@ -1,6 +1,7 @@
 // Churn through a region: every page written with a seeded pattern, then
 // checked and rewritten, pass after pass, so that data must survive eviction
 // and refetch.
+import { expect } from 'vitest';
 import type { Region } from '../../dist/index.js';
 import { rng } from './memory-node';
 
@@ -23,4 +24,12 @@ export function churn(region: Region, seed: number, passes: number): { bad: numb
     bytes += words.byteLength;
   }
   return { bad, bytes };
+}
+
+/** After a churn: pages really went to the memory node and came back, and no lane failed. */
+export function expectEvictedAndRefetched(region: Region): void {
+  const s = region.stats();
+  expect(s.evictions.dirty).toBeGreaterThan(0);
+  expect(s.pagesFetched).toBeGreaterThan(0);
+  expect(region.failure).toBeUndefined();
 }
