@@ -30,6 +30,8 @@ export interface PagerBenchOptions {
   repeat: number;
   replacement?: 'clock' | 'fifo';
   dirtyTracking?: 'wp' | 'always';
+  /** Touching threads, each with one slice of the pages (default 1). */
+  threads?: number;
   progress?: (line: string) => void;
 }
 
@@ -53,6 +55,7 @@ export interface PagerBenchReport {
   repeat: number;
   replacement: string;
   dirtyTracking: string;
+  threads: number;
   trials: PagerTrial[];
   /** The smallest vsFloor over every TS trial. */
   worstVsFloor: number;
@@ -77,12 +80,21 @@ function orderFor(pattern: Pattern, pages: number, seed: number): Int32Array {
   return order;
 }
 
-function touch(job: ToucherJob): Promise<{ ms: number; bad: number }> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(TOUCHER, { workerData: job });
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
+/** Runs the touching threads (one slice of the order each); wall time from the common start. */
+async function touch(job: Omit<ToucherJob, 'thread' | 'threads' | 'start'>, threads: number): Promise<{ ms: number; bad: number }> {
+  const start = new SharedArrayBuffer(4);
+  const results = await Promise.all(
+    Array.from(
+      { length: threads },
+      (_, thread) =>
+        new Promise<{ ms: number; bad: number }>((resolve, reject) => {
+          const worker = new Worker(TOUCHER, { workerData: { ...job, thread, threads, start } satisfies ToucherJob });
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        }),
+    ),
+  );
+  return { ms: Math.max(...results.map((r) => r.ms)), bad: results.reduce((n, r) => n + r.bad, 0) };
 }
 
 async function tsTrial(node: ChildServer, o: PagerBenchOptions, block: string, pattern: Pattern, seed: number) {
@@ -97,7 +109,7 @@ async function tsTrial(node: ChildServer, o: PagerBenchOptions, block: string, p
   });
   try {
     const pages = o.workingSetBytes / 4096;
-    const result = await touch({ region: region.handle.uffd, order: orderFor(pattern, pages, seed), fill: true, write: pattern.endsWith('write') });
+    const result = await touch({ region: region.handle.uffd, order: orderFor(pattern, pages, seed), fill: true, write: pattern.endsWith('write') }, o.threads ?? 1);
     if (result.bad > 0) throw new Error(`bench/pager: ${result.bad} pages lost their data (ts ${block} ${pattern})`);
     const s = region.stats();
     return { ms: result.ms, blockSizes: s.blockSizes, faults: s.faults.missing + s.faults.minor + s.faults.wp };
@@ -121,7 +133,7 @@ async function floorTrial(node: ChildServer, o: PagerBenchOptions, block: string
     const pager = new NativeFloorPager(uffd.handle.id, session.handle.id, Float64Array.from(addresses), Float64Array.from(keys), session.handle.slabSize, BLOCK_PAGES[block], o.workingSetBytes / 2 / 4096);
     try {
       const pages = o.workingSetBytes / 4096;
-      const result = await touch({ region: uffd.handle, order: orderFor(pattern, pages, seed), fill: true, write: pattern.endsWith('write') });
+      const result = await touch({ region: uffd.handle, order: orderFor(pattern, pages, seed), fill: true, write: pattern.endsWith('write') }, o.threads ?? 1);
       if (result.bad > 0) throw new Error(`bench/pager: ${result.bad} pages lost their data (floor ${block} ${pattern})`);
       if (pager.stats().failures > 0) throw new Error('bench/pager: the floor pager failed to serve faults');
       return { ms: result.ms };
@@ -187,6 +199,7 @@ export async function runPagerBench(o: PagerBenchOptions): Promise<PagerBenchRep
     repeat: o.repeat,
     replacement: o.replacement ?? 'clock',
     dirtyTracking: o.dirtyTracking ?? 'wp',
+    threads: o.threads ?? 1,
     trials,
     worstVsFloor: Math.min(...ratios),
   };

@@ -3,8 +3,9 @@
  * sequential and shuffled, read and write; local budget = half the working
  * set) at 4 KiB and 64 KiB blocks, in ns per page touched and pages per second (at 4 KiB blocks one fault per page), so
  * that dmem and UMap can be compared on one machine with the same
- * parameters. Reuses bench/pager's trials (a fresh region per trial, one
- * touching thread), beside the native floor pager.
+ * parameters. Reuses bench/pager's trials (a fresh region per trial; N
+ * touching threads, each with one slice of the pages), beside the native
+ * floor pager.
  */
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -17,6 +18,7 @@ export const BENCH_PF_USAGE = `usage: dmem bench pf [options]
   --working-set BYTES    bytes touched per trial (default 64M); local = half
   --transport KIND       shm | tcp (default shm)
   --repeat N             trials per configuration; medians (default 3)
+  -t, --threads N        touching threads, each with one slice of the pages (default 1)
   --json FILE            write every figure as JSON
 `;
 
@@ -25,7 +27,7 @@ export function renderPfTable(report: PagerBenchReport): string[] {
   for (const t of report.trials) {
     lines.push(`${t.pattern.padEnd(16)}${(t.pager === 'ts' ? 'dmem' : 'floor').padEnd(7)}${t.block.padStart(7)}${String(t.nsPerFault).padStart(11)}${String(t.pagesPerSec).padStart(11)}`);
   }
-  lines.push(`working set ${report.workingSetBytes / 2 ** 20} MiB, local ${report.localBytes / 2 ** 20} MiB, ${report.transport}; one touching thread (UMap pfbenchmark: compare with its -t 1)`);
+  lines.push(`working set ${report.workingSetBytes / 2 ** 20} MiB, local ${report.localBytes / 2 ** 20} MiB, ${report.transport}; ${report.threads} touching thread${report.threads === 1 ? '' : 's'} (UMap pfbenchmark: compare with its -t ${report.threads})`);
   return lines;
 }
 
@@ -36,6 +38,7 @@ export async function runBenchPf(args: string[], out: (line: string) => void): P
       'working-set': { type: 'string', default: '64M' },
       transport: { type: 'string', default: 'shm' },
       repeat: { type: 'string', default: '3' },
+      threads: { type: 'string', short: 't', default: '1' },
       json: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -50,7 +53,10 @@ export async function runBenchPf(args: string[], out: (line: string) => void): P
   if (transport !== 'shm' && transport !== 'tcp') throw new OptionError('transport', `expected shm or tcp, got ${JSON.stringify(values.transport)}`);
   const repeat = Number(values.repeat);
   if (!Number.isInteger(repeat) || repeat < 1 || repeat > 50) throw new OptionError('repeat', `expected an integer from 1 to 50, got ${values.repeat}`);
+  const threads = Number(values.threads);
+  if (!/^\d+$/.test(values.threads ?? '') || threads < 1 || threads > 64) throw new OptionError('threads', `expected an integer from 1 to 64, got ${JSON.stringify(values.threads)}`);
   const report = await runPagerBench({
+    threads,
     workingSetBytes,
     transport,
     blocks: ['4k', '64k'],

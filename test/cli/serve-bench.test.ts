@@ -57,3 +57,20 @@ describe('dmem bench transport', () => {
     expect(run.stdout).toMatch(/raw tcp/);
   });
 });
+
+describe('dmem bench pf', () => {
+  it('runs the pfbenchmark patterns with several touching threads, each page checked, beside the floor', () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dmem-bench-')), 'pf.json');
+    const run = spawnSync(process.execPath, [BIN, 'bench', 'pf', '-t', '3', '--working-set', '8M', '--repeat', '1', '--json', out], { encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/3 touching threads \(UMap pfbenchmark: compare with its -t 3\)/);
+    const report = JSON.parse(fs.readFileSync(out, 'utf8')) as { threads: number; trials: Array<{ pager: string; block: string; pattern: string; pagesPerSec: number }> };
+    expect(report.threads).toBe(3);
+    // 4 patterns x (floor, dmem) x (4k, 64k); a page that lost its data would have failed the run.
+    expect(report.trials).toHaveLength(16);
+    for (const t of report.trials) expect(t.pagesPerSec).toBeGreaterThan(0);
+    const refused = spawnSync(process.execPath, [BIN, 'bench', 'pf', '--threads', 'many'], { encoding: 'utf8' });
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/threads: expected an integer from 1 to 64, got "many"/);
+  });
+});
