@@ -395,6 +395,10 @@ export class FaultHandler {
     // setting FLAG_DIRTY, which must not be overwritten afterwards.
     // A write fault maps its whole block writable and dirty: a WP fault per
     // page costs a full round trip, far more than writing a clean page back.
+    // Only the faulting page is referenced: the rest of the block is evicted
+    // at the hand's first pass unless a fault references it meanwhile (a zap
+    // per neighbour, and a MINOR fault per touched one, cost more than
+    // refetching the few that turn out hot).
     const writable = write || !this.#trackWrites || this.#writeHeavy(page);
     if (!writable) this.#countInstalls(page);
     for (let p = start; p < end; p++) {
@@ -402,7 +406,7 @@ export class FaultHandler {
       if (was === NOT_CLAIMED) continue;
       const fromRemote = was === PageState.remote ? FLAG_REMOTE_VALID : 0;
       const dirty = writable && this.#trackWrites ? FLAG_DIRTY : 0;
-      Atomics.store(this.#flags, p, fromRemote | (p === sentinel ? FLAG_PROBE : dirty | FLAG_REF));
+      Atomics.store(this.#flags, p, fromRemote | (p === sentinel ? FLAG_PROBE : dirty | (p === page ? FLAG_REF : 0)));
       Atomics.store(this.#owners, p, this.#owner);
     }
     let q = start;
