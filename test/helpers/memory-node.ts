@@ -12,11 +12,15 @@ export interface ServeProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `dmem serve` in a child process on a free port; resolves once it listens. */
+/**
+ * Starts `dmem serve` in a child process on a free port; resolves once it
+ * listens. The node stops with this process (--stop-with-parent: its stdin
+ * is our pipe), so a test worker that dies leaves no node behind.
+ */
 export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', ...args], {
+  const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', '--stop-with-parent', ...args], {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
