@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -23,6 +23,30 @@ describe('dmem serve', () => {
     expect(log).toMatch(/leased slab 0/);
     expect(log).toMatch(/SIGTERM: shutting down/);
     expect(log).toMatch(/stopped/);
+  });
+
+  it('--stop-with-parent: the node stops when its parent dies, even by SIGKILL', async () => {
+    const script = `
+      const { spawn } = require('node:child_process');
+      const c = spawn(process.execPath, [${JSON.stringify(BIN)}, 'serve', '--listen', '127.0.0.1:0', '--stop-with-parent', '--size', '8M', '--slab-size', '4M'], { stdio: ['pipe', 'inherit', 'inherit'] });
+      console.log('child ' + c.pid);
+      setInterval(() => {}, 1000);`;
+    const parent = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    parent.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    await eventually(() => /child \d+/.test(out) && /listening on/.test(out), 'the node listens');
+    const pid = Number(/child (\d+)/.exec(out)![1]);
+    // Gone, or a zombie waiting for an init that may never reap it.
+    const alive = (): boolean => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0] !== 'Z';
+      } catch {
+        return false;
+      }
+    };
+    expect(alive()).toBe(true);
+    parent.kill('SIGKILL');
+    await eventually(() => !alive(), 'the node is gone with its parent');
   });
 
   it('refuses impossible options with a message naming the option', () => {
