@@ -35,9 +35,9 @@ import { COMPLETION_STATUS, COMPLETION_STRIDE, OpKind, completionBuffer, opBuffe
 import { completionError } from '../transport/completion-error';
 import { UffdRegion } from '../uffd/uffd-region';
 import { recordProbe } from '../paging/elastic-block';
+import { recordFailure } from '../paging/failure';
 import {
   CTL_BUDGET_PAGES,
-  CTL_FAILED,
   CTL_FREED_SEQ,
   CTL_LOCAL_PAGES,
   CTL_SETTLED_SEQ,
@@ -72,6 +72,7 @@ export class Evictor {
   readonly #flags: Uint8Array;
   readonly #chunks: Int32Array;
   readonly #control: Int32Array;
+  readonly #failure: SharedArrayBuffer;
   readonly #stats: Float64Array;
   readonly #pages: number;
   readonly #clock: boolean;
@@ -94,6 +95,7 @@ export class Evictor {
     this.#flags = new Uint8Array(config.shared.flags);
     this.#chunks = new Int32Array(config.shared.chunks);
     this.#control = new Int32Array(config.shared.control);
+    this.#failure = config.shared.failure;
     this.#stats = new Float64Array(config.shared.reclaimStats);
     this.#pages = config.shared.pages;
     this.#clock = config.replacement === 'clock';
@@ -232,8 +234,9 @@ export class Evictor {
       for (let k = 0; k < n; k++) {
         const status = this.#completions[k * COMPLETION_STRIDE + COMPLETION_STATUS];
         if (status !== 0) {
-          Atomics.compareExchange(this.#control, CTL_FAILED, 0, status);
-          throw completionError('WRITE', status, 0, PAGE_SIZE, undefined);
+          const error = completionError('WRITE', status, 0, PAGE_SIZE, undefined);
+          recordFailure(this.#control, this.#failure, status, `writing evicted pages back: ${error.message}`);
+          throw error;
         }
       }
       done += n;

@@ -50,6 +50,7 @@ import {
   PAGE_SIZE,
 } from '../paging/layout';
 import { PageState } from '../paging/page-state';
+import { recordFailure } from '../paging/failure';
 import { RemoteMap } from '../paging/remote-map';
 import type { LaneInit } from './lane-init';
 
@@ -64,6 +65,7 @@ export class FaultHandler {
   readonly #owner: number;
   readonly #chunks: Int32Array;
   readonly #control: Int32Array;
+  readonly #failure: SharedArrayBuffer;
   readonly #stats: Float64Array;
   readonly #histogram: Float64Array;
   readonly #statsBase: number;
@@ -92,6 +94,7 @@ export class FaultHandler {
     this.#owner = init.lane + 1;
     this.#chunks = new Int32Array(init.shared.chunks);
     this.#control = new Int32Array(init.shared.control);
+    this.#failure = init.shared.failure;
     this.#stats = new Float64Array(init.shared.laneStats);
     this.#histogram = new Float64Array(init.shared.histogram);
     this.#statsBase = init.lane * LANE_STRIDE;
@@ -361,8 +364,7 @@ export class FaultHandler {
   }
 
   #poisonFault(page: number, error: Error & { errno?: number }): void {
-    const errno = typeof error.errno === 'number' && error.errno !== 0 ? Math.abs(error.errno) : 5; // EIO
-    Atomics.compareExchange(this.#control, CTL_FAILED, 0, errno);
+    recordFailure(this.#control, this.#failure, typeof error.errno === 'number' ? error.errno : 0, `a fault at page ${page} could not be served: ${error.message}`);
     try {
       this.#region.poison(page * PAGE_SIZE, PAGE_SIZE);
     } catch {

@@ -4,7 +4,8 @@
  * that eviction and writeback overlap with the lanes' fetches.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { CTL_FAILED, CTL_FREED_SEQ, CTL_KICK_SEQ, CTL_STOP } from '../paging/layout';
+import { CTL_FREED_SEQ, CTL_KICK_SEQ, CTL_STOP } from '../paging/layout';
+import { recordFailure } from '../paging/failure';
 import { Evictor } from './evictor';
 import type { PagerConfig, WorkerReport } from './lane-init';
 
@@ -39,7 +40,7 @@ try {
   if (e.message !== 'region closed') {
     // Lanes waiting for budget must learn that none will come.
     const control = new Int32Array((workerData as PagerConfig).shared.control);
-    Atomics.compareExchange(control, CTL_FAILED, 0, typeof e.errno === 'number' && e.errno !== 0 ? Math.abs(e.errno) : 5);
+    recordFailure(control, (workerData as PagerConfig).shared.failure, typeof e.errno === 'number' ? e.errno : 0, `the reclaimer stopped: ${e.message}`);
     Atomics.add(control, CTL_FREED_SEQ, 1);
     Atomics.notify(control, CTL_FREED_SEQ);
     report({ type: 'failed', message: e.message, code: e.code });

@@ -114,7 +114,11 @@ export interface PagerShared {
   laneStats: SharedArrayBuffer; // Float64Array(lanes * LANE_STRIDE)
   histogram: SharedArrayBuffer; // Float64Array(lanes * HISTOGRAM_BUCKETS)
   reclaimStats: SharedArrayBuffer; // Float64Array(RECLAIM_INTS)
+  /** The first failure's message (lib/paging/failure.ts). */
+  failure: SharedArrayBuffer; // FAILURE_BYTES
 }
+
+export const FAILURE_BYTES = 1024;
 
 export function chunkCount(pages: number): number {
   return Math.ceil(pages / CHUNK_PAGES);
@@ -131,6 +135,7 @@ export function allocatePagerShared(pages: number, lanes: number, budgetPages: n
     laneStats: new SharedArrayBuffer(lanes * LANE_STRIDE * 8),
     histogram: new SharedArrayBuffer(lanes * HISTOGRAM_BUCKETS * 8),
     reclaimStats: new SharedArrayBuffer(RECLAIM_INTS * 8),
+    failure: new SharedArrayBuffer(FAILURE_BYTES),
   };
   const chunks = new Int32Array(shared.chunks);
   for (let c = 0; c < chunkCount(pages); c++) chunks[c * CHUNK_STRIDE + CHUNK_BLOCK_SHIFT] = initialBlockShift;

@@ -22,6 +22,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DmemError, ErrorCodes } from '../errors';
 import { allocatePagerShared, CTL_FAILED, CTL_STOP, PAGE_SIZE, type PagerShared } from '../paging/layout';
+import { readFailure } from '../paging/failure';
 import { uffdAccess } from '../uffd/open';
 import { UffdRegion, type UffdRegionHandle } from '../uffd/uffd-region';
 import type { LaneInit, PagerConfig, WorkerReport } from '../lanes/lane-init';
@@ -50,7 +51,10 @@ export class Region {
   readonly #host: Worker;
   readonly #workers: Worker[];
   readonly #options: ResolvedOptions;
+  /** A worker's failure as its message told it (a worker that died without recording one). */
   #failure: Error | undefined;
+  /** The failure recorded in shared memory (lib/paging/failure.ts), once read. */
+  #recorded: Error | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -175,13 +179,22 @@ export class Region {
     return this.#options.block;
   }
 
-  /** The first fatal error of a lane or the reclaimer (e.g. the memory node died), if any. */
+  /**
+   * The first fatal error of a lane or the reclaimer (e.g. the memory node
+   * died), if any: read from shared memory, so it is known at once, without
+   * waiting for a worker's message on this thread's event loop.
+   */
   get failure(): Error | undefined {
+    if (this.#recorded !== undefined) return this.#recorded;
     const errno = Atomics.load(new Int32Array(this.#shared.control), CTL_FAILED);
-    if (this.#failure === undefined && errno !== 0) {
-      this.#failure = new DmemError(`the memory node failed a data operation (errno ${errno}); region data may be lost`, ErrorCodes.nodeLost);
+    if (errno === 0) return this.#failure;
+    const what = readFailure(this.#shared.failure);
+    if (what === undefined) {
+      // The message follows the errno by a few instructions: say what is known now.
+      return this.#failure ?? new DmemError(`the memory node failed a data operation (errno ${errno}); region data may be lost`, ErrorCodes.nodeLost);
     }
-    return this.#failure;
+    this.#recorded = new DmemError(`${what} (errno ${errno}); region data may be lost`, ErrorCodes.nodeLost);
+    return this.#recorded;
   }
 
   /** Bytes the region's memfd holds in memory now (fstat), for checking the budget. */

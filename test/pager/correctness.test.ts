@@ -150,6 +150,31 @@ describe.skipIf(skip !== undefined)('pager correctness', () => {
     }
   });
 
+  it('a failure is told at once and in words, without an event-loop turn: the reclaimer cannot write back to a dead node', async () => {
+    const serve = await spawnServe(['--size', '64M', '--slab-size', '16M']);
+    const region = await createRegion({ size: 16 * MiB, localBytes: 4 * MiB, remote: { host: serve.host, port: serve.port }, lanes: 1, block: '4k', timeoutMs: 1000 });
+    try {
+      const words = new Uint32Array(region.view());
+      const pages = words.length / 1024;
+      for (let p = 0; p < pages / 2; p++) words[p * 1024] = p + 1; // dirty pages, many evicted to the node
+      serve.child.kill('SIGKILL');
+      await serve.exited;
+      // Take fresh (zero) pages until the free budget is under the reclaimer's
+      // low watermark (64 pages here) but not gone, so that no fault needs it:
+      // the reclaimer must write dirty pages back, and cannot.
+      const s = region.stats();
+      const free = s.budgetPages - s.localPages;
+      for (let p = pages / 2; p < pages / 2 + Math.max(0, free - 32); p++) words[p * 1024] = 1;
+      // Synchronously: the workers' messages cannot arrive meanwhile.
+      const until = Date.now() + 20_000;
+      while (region.failure === undefined && Date.now() < until);
+      expect(region.failure?.message).toMatch(/the reclaimer stopped: |writing evicted pages back: /);
+      expect(region.failure?.message).toMatch(/region data may be lost/);
+    } finally {
+      await region.close();
+    }
+  });
+
   it('the memory node dies: a thread faulting on a remote page is released with SIGBUS, not left hanging', async () => {
     const serve = await spawnServe(['--size', '128M', '--slab-size', '64M']);
     // The child fills 32 MiB through an 8 MiB budget, so most pages live
