@@ -30,21 +30,8 @@ if [ "${1:-}" = --in-guest ]; then
   npm run --silent test:softroce || tests=$?
   [ "$BENCH" = 1 ] || exit "$tests"
 
-  # Until something listens on TCP port $1 (bounded; shell builtins only, as
-  # each process start costs ~0.1 s here).
-  wait_listen() {
-    local hex f addr st _ i
-    hex=$(printf '%04X' "$1")
-    for ((i = 0; i < 600; i++)); do
-      for f in /proc/net/tcp /proc/net/tcp6; do
-        while read -r _ addr _ st _; do
-          [ "${addr##*:}" = "$hex" ] && [ "$st" = 0A ] && return 0
-        done <"$f"
-      done
-      sleep 0.1
-    done
-    return 1
-  }
+  # wait_listen PORT [TRIES]
+  . "$HERE/wait-listen.sh"
   # pair NAME PORT SERVER-CMD... -- CLIENT-ARGS...: the server in the
   # background, the client once it listens; both must succeed.
   pair() {
@@ -54,7 +41,7 @@ if [ "${1:-}" = --in-guest ]; then
     shift
     timeout 300 "${server[@]}" >"$OUT/$name.server" 2>&1 &
     local pid=$!
-    if wait_listen "$port"; then
+    if wait_listen "$port" 600; then
       timeout 300 "$@" >"$OUT/$name.client" 2>&1 || c=$?
     else
       echo "server never listened on port $port" >"$OUT/$name.client"

@@ -23,21 +23,8 @@ result() { # name status
   else echo "FAIL $1 (status $2)"; failed=$((failed + 1)); fi
 }
 
-# Wait (bounded) until some process listens on TCP port $1, reading
-# /proc/net/tcp{,6} with shell builtins rather than starting a process per try.
-wait_listen() {
-  local hex f local_addr st _ i
-  hex=$(printf '%04X' "$1")
-  for ((i = 0; i < 300; i++)); do
-    for f in /proc/net/tcp /proc/net/tcp6; do
-      while read -r _ local_addr _ st _; do
-        [ "${local_addr##*:}" = "$hex" ] && [ "$st" = 0A ] && return 0
-      done <"$f"
-    done
-    sleep 0.1
-  done
-  return 1
-}
+# wait_listen PORT [TRIES]
+. "$(dirname "$0")/wait-listen.sh"
 
 # Run server "$@" in the background and the same tool as client against
 # 127.0.0.1; both must succeed. Output in $LOG/NAME.{server,client}.
