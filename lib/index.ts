@@ -56,7 +56,7 @@ export type { RegionOptions, RemoteEndpoint } from './region/options';
 export type { RegionStats, LaneStats } from './region/stats';
 export { WorkCompletionError } from './transport/completion-error';
 export { WC_STATUS_BASE } from './transport/layout';
-export type { LaneHandle } from './transport/remote-session';
+export type { LaneHandle, RdmaOptions } from './transport/remote-session';
 export { DEFAULT_SPIN_US, type DataConnectionOptions } from './transport/data-connection';
 export type { QueuePairEndpoint } from './node/backend';
 export { VerbsSlabBackend, type VerbsBackendOptions } from './verbs/verbs-backend';

@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { OptionError } from '../errors';
 import { parseHostPort } from '../node/memory-node';
 import { parseSize } from '../util/size';
+import type { RdmaOptions } from '../transport/remote-session';
 import { spawnMemoryNode, type ChildServer } from '../bench/child-server';
 import { renderHtmlReport } from '../bench/suite/html-report';
 import { CancelledError, runSuite, type SuiteReport } from '../bench/suite/suite';
@@ -53,7 +54,7 @@ interface Plan {
   footprint?: number;
   transport: 'shm' | 'tcp' | 'file' | 'verbs';
   remote?: { host: string; port: number };
-  rdma?: { device?: string; gidIndex?: number };
+  rdma?: RdmaOptions;
   token?: string;
   json?: string;
   report?: string;

@@ -4,6 +4,7 @@ import { OptionError } from '../errors';
 import { parseBlockPolicy, type BlockPolicy } from '../paging/elastic-block';
 import { PAGE_SIZE } from '../paging/layout';
 import { parseSize } from '../util/size';
+import type { RdmaOptions } from '../transport/remote-session';
 import type { DirtyTracking, Replacement } from '../lanes/lane-init';
 
 export interface RemoteEndpoint {
@@ -42,7 +43,7 @@ export interface RegionOptions {
    * RoCE v2 GID carrying the netdev's IPv4 address). Checked when the
    * session opens; ignored for the other transports.
    */
-  rdma?: { device?: string; port?: number; gidIndex?: number };
+  rdma?: RdmaOptions;
 }
 
 export interface ResolvedOptions {
@@ -57,7 +58,7 @@ export interface ResolvedOptions {
   dirtyTracking: DirtyTracking;
   probeEvery: number;
   timeoutMs: number;
-  rdma: { device?: string; port?: number; gidIndex?: number } | undefined;
+  rdma: RdmaOptions | undefined;
 }
 
 const MIN_LOCAL_PAGES = 128;

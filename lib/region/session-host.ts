@@ -18,14 +18,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { DmemError, ErrorCodes } from '../errors';
 import { MemoryNode } from '../node/memory-node';
-import { RemoteSession, type LaneHandle } from '../transport/remote-session';
+import { RemoteSession, type LaneHandle, type RdmaOptions } from '../transport/remote-session';
 import type { RemoteEndpoint } from './options';
 
 export interface SessionHostInit {
   /** The memory node; undefined: start an embedded one here. */
   remote: RemoteEndpoint | undefined;
   embedded: { transport: 'tcp' | 'shm'; slabSize: number };
-  rdma: { device?: string; port?: number; gidIndex?: number } | undefined;
+  rdma: RdmaOptions | undefined;
   timeoutMs: number;
   /** Region bytes: slabs are leased until they cover it. */
   size: number;

@@ -40,6 +40,13 @@ export interface LaneHandle extends RemoteSessionHandle {
   readonly maxInflight: number;
 }
 
+/** This machine's side of a verbs session: RDMA device, port and GID index (defaults below). */
+export interface RdmaOptions {
+  device?: string;
+  port?: number;
+  gidIndex?: number;
+}
+
 export interface RemoteSessionOptions {
   host: string;
   port: number;
@@ -54,7 +61,7 @@ export interface RemoteSessionOptions {
    * the first device with an active port; port 1; the RoCE v2 GID of the
    * netdev's IPv4 address, found by value.
    */
-  rdma?: { device?: string; port?: number; gidIndex?: number };
+  rdma?: RdmaOptions;
 }
 
 const KIND = { tcp: 0, shm: 1, file: 2 } as const;

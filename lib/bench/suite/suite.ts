@@ -7,6 +7,7 @@
  */
 import * as os from 'node:os';
 import { createRegion, type Region } from '../../region/region';
+import type { RdmaOptions } from '../../transport/remote-session';
 import type { RegionStats } from '../../region/stats';
 import { loadWorkloads } from './native';
 import { RunCanceller, runOnVcpus, type VcpuRun } from './vcpu-runner';
@@ -33,7 +34,7 @@ export interface SuiteOptions {
   transport: string;
   node: MemoryNodeEndpoint;
   /** A verbs memory node: this machine's RDMA device and GID index (createRegion's rdma). */
-  rdma?: { device?: string; gidIndex?: number };
+  rdma?: RdmaOptions;
   /** vCPU scaling 1..vcpus on this workload (none: skipped). */
   scalingWorkload?: string;
   seed: number;
