@@ -99,7 +99,7 @@ export class Evictor {
     this.#stats = new Float64Array(config.shared.reclaimStats);
     this.#pages = config.shared.pages;
     this.#clock = config.replacement === 'clock';
-    this.#alwaysDirty = config.dirtyTracking === 'always' || this.#region.writeProtectMode !== 'sync' || !this.#region.continueWriteProtect;
+    this.#alwaysDirty = !config.trackWrites;
     this.#remote = new RemoteMap(config.slabs);
     this.#staging = new StagingBuffer(EVICT_BATCH * PAGE_SIZE);
     this.#stagingView = this.#staging.view();

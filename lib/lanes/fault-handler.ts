@@ -101,9 +101,7 @@ export class FaultHandler {
     this.#histogramBase = init.lane * HISTOGRAM_BUCKETS;
     this.#pages = init.shared.pages;
     this.#policy = init.policy;
-    // Sync WP faults track writes; a page mapped by CONTINUE must then be
-    // mapped write-protected, which older kernels cannot do.
-    this.#trackWrites = init.dirtyTracking === 'wp' && this.#region.writeProtectMode === 'sync' && this.#region.continueWriteProtect;
+    this.#trackWrites = init.trackWrites;
     this.#probeEvery = init.probeEvery;
     this.#lowFree = init.lowFreePages;
     this.#remote = new RemoteMap(init.slabs);

@@ -14,7 +14,12 @@ export interface PagerConfig {
   session: RemoteSessionHandle;
   slabs: SlabTable;
   policy: BlockPolicy;
-  dirtyTracking: DirtyTracking;
+  /**
+   * Writes are tracked by sync WP faults (the region is registered for WP and
+   * CONTINUE can map write-protected): clean pages are dropped without a
+   * writeback. Otherwise every evicted page is written back.
+   */
+  trackWrites: boolean;
   replacement: Replacement;
   /** Every probeEvery-th multi-page block a lane installs is a probe (0: never). */
   probeEvery: number;

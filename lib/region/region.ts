@@ -24,7 +24,7 @@ import { DmemError, ErrorCodes } from '../errors';
 import { allocatePagerShared, CTL_FAILED, CTL_STOP, PAGE_SIZE, type PagerShared } from '../paging/layout';
 import { readFailure } from '../paging/failure';
 import { uffdAccess } from '../uffd/open';
-import { UffdRegion, type UffdRegionHandle } from '../uffd/uffd-region';
+import { continueWriteProtectSupported, UffdRegion, type UffdRegionHandle } from '../uffd/uffd-region';
 import type { LaneInit, PagerConfig, WorkerReport } from '../lanes/lane-init';
 import { EVICT_BATCH } from '../lanes/evictor';
 import { resolveOptions, type RegionOptions, type ResolvedOptions } from './options';
@@ -95,7 +95,7 @@ export class Region {
       // Write tracking needs WP faults and CONTINUE_MODE_WP (see
       // UffdRegion.continueWriteProtect); without them every evicted page is
       // written back ("always dirty"), and WP is not registered at all.
-      const trackWrites = o.dirtyTracking === 'wp' && uffdAccess().features.wpShmem && uffdAccess().features.wpUnpopulated;
+      const trackWrites = o.dirtyTracking === 'wp' && continueWriteProtectSupported(uffdAccess().features);
       const uffd = UffdRegion.create({ size: o.size, writeProtect: trackWrites ? 'sync' : 'off', name: 'dmem-region' });
       undo.push(() => uffd.close());
       const pages = o.size / PAGE_SIZE;
@@ -109,7 +109,7 @@ export class Region {
         session: hosted.reclaimer,
         slabs: { slabSize, addresses, keys },
         policy: o.policy,
-        dirtyTracking: o.dirtyTracking,
+        trackWrites,
         replacement: o.replacement,
         probeEvery: o.probeEvery,
         lowFreePages: lowFree,

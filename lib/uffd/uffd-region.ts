@@ -182,7 +182,7 @@ export class UffdRegion {
    * answers EINVAL), a pager cannot track writes to pages it maps by CONTINUE.
    */
   get continueWriteProtect(): boolean {
-    return this.#writeProtect !== 'off' && uffdAccess().features.wpUnpopulated;
+    return this.#writeProtect !== 'off' && continueWriteProtectSupported(uffdAccess().features);
   }
   /** UFFDIO_ZEROPAGE. Returns pages installed. */
   zeropage(offset: number, length: number): number {
@@ -275,6 +275,11 @@ function chooseWriteProtect(requested: WriteProtectMode, f: UffdFeatures): Exclu
     default:
       throw new OptionError('writeProtect', `expected 'auto', 'sync', 'async' or 'off', got ${JSON.stringify(requested)}`);
   }
+}
+
+/** Whether this kernel can map shmem pages write-protected by CONTINUE (see UffdRegion.continueWriteProtect). */
+export function continueWriteProtectSupported(f: UffdFeatures): boolean {
+  return f.wpShmem && f.wpUnpopulated;
 }
 
 function featureMissing(what: string, feature: string): DmemError {
