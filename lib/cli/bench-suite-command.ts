@@ -32,6 +32,7 @@ local-only and what the pager did; ends with the suite average.
   --workloads LIST       comma-separated, from: ${WORKLOAD_NAMES.join(', ')}
   --vcpus N              threads running each workload (default: cores)
   --footprint BYTES      every workload's footprint (default per workload)
+  --repeat N             region runs per workload and policy, median reported (default 3)
   --transport KIND       the embedded memory node's: shm | tcp | file | verbs (default shm)
   --remote HOST:PORT     use this memory node instead of an embedded one
   -d, --ib-dev NAME      verbs: the RDMA device (default: the first with an active port)
@@ -51,6 +52,7 @@ interface Plan {
   localRatio: number;
   vcpus: number;
   lanes: number;
+  repeat: number;
   footprint?: number;
   transport: 'shm' | 'tcp' | 'file' | 'verbs';
   remote?: { host: string; port: number };
@@ -71,6 +73,7 @@ export function planBenchSuite(args: string[]): Plan | 'help' {
       workloads: { type: 'string' },
       vcpus: { type: 'string' },
       lanes: { type: 'string' },
+      repeat: { type: 'string' },
       footprint: { type: 'string' },
       transport: { type: 'string', default: 'shm' },
       remote: { type: 'string' },
@@ -96,6 +99,7 @@ export function planBenchSuite(args: string[]): Plan | 'help' {
   const cores = os.availableParallelism();
   const vcpus = integer('vcpus', values.vcpus, cores, 1, 64);
   const lanes = integer('lanes', values.lanes, cores, 1, 64);
+  const repeat = integer('repeat', values.repeat, 3, 1, 99);
   const transport = values.transport as Plan['transport'];
   if (!['shm', 'tcp', 'file', 'verbs'].includes(transport)) throw new OptionError('transport', `expected shm, tcp, file or verbs, got ${JSON.stringify(values.transport)}`);
   const remote = values.remote === undefined ? undefined : parseHostPort(values.remote, 'remote');
@@ -127,7 +131,7 @@ export function planBenchSuite(args: string[]): Plan | 'help' {
     );
   }
   if (maxFootprint * localRatio < 2 * 2 ** 20) throw new OptionError('local-ratio', `local memory of ${fmtMiB(maxFootprint * localRatio)} is too small for the pager; raise --local-ratio or --footprint`);
-  return { workloads, quick, localRatio, vcpus, lanes, footprint, transport, remote, rdma, token: values.token ?? process.env.DMEM_TOKEN, json: values.json, report: values.report, maxFootprint };
+  return { workloads, quick, localRatio, vcpus, lanes, repeat, footprint, transport, remote, rdma, token: values.token ?? process.env.DMEM_TOKEN, json: values.json, report: values.report, maxFootprint };
 }
 
 function integer(option: string, text: string | undefined, fallback: number, min: number, max: number): number {
@@ -207,6 +211,7 @@ export async function runBenchSuite(args: string[], out: (line: string) => void)
       localRatio: plan.localRatio,
       vcpus: plan.vcpus,
       lanes: plan.lanes,
+      repeat: plan.repeat,
       transport,
       node: endpoint,
       rdma: plan.rdma,

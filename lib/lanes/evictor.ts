@@ -36,6 +36,7 @@ import { completionError } from '../transport/completion-error';
 import { UffdRegion } from '../uffd/uffd-region';
 import { recordProbe } from '../paging/elastic-block';
 import { recordFailure } from '../paging/failure';
+import { stampEvicted } from '../paging/refault';
 import {
   CTL_BUDGET_PAGES,
   CTL_FREED_SEQ,
@@ -71,6 +72,7 @@ export class Evictor {
   readonly #states: Uint8Array;
   readonly #flags: Uint8Array;
   readonly #chunks: Int32Array;
+  readonly #evictedAt: Int32Array;
   readonly #control: Int32Array;
   readonly #failure: SharedArrayBuffer;
   readonly #stats: Float64Array;
@@ -94,6 +96,7 @@ export class Evictor {
     this.#states = new Uint8Array(config.shared.states);
     this.#flags = new Uint8Array(config.shared.flags);
     this.#chunks = new Int32Array(config.shared.chunks);
+    this.#evictedAt = new Int32Array(config.shared.evictedAt);
     this.#control = new Int32Array(config.shared.control);
     this.#failure = config.shared.failure;
     this.#stats = new Float64Array(config.shared.reclaimStats);
@@ -254,6 +257,7 @@ export class Evictor {
       this.#region.punchHole(this.#victims[i] * PAGE_SIZE, (j - i) * PAGE_SIZE);
       i = j;
     }
+    stampEvicted(this.#control, this.#evictedAt, this.#victims, count);
     for (let k = 0; k < count; k++) {
       const page = this.#victims[k];
       const flags = Atomics.load(this.#flags, page);

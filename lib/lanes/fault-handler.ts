@@ -42,6 +42,7 @@ import {
   LANE_PROBE_PAGES,
   LANE_SERVICE_US,
   LANE_STALE,
+  LANE_REFAULTS,
   LANE_STATE_WAITS,
   LANE_STRIDE,
   LANE_WP,
@@ -52,6 +53,7 @@ import {
 import { PageState } from '../paging/page-state';
 import { recordFailure } from '../paging/failure';
 import { RemoteMap } from '../paging/remote-map';
+import { isRecentRefault } from '../paging/refault';
 import type { LaneInit } from './lane-init';
 
 const MAX_BLOCK_PAGES = 1 << MAX_BLOCK_SHIFT;
@@ -64,6 +66,7 @@ export class FaultHandler {
   readonly #owners: Uint8Array;
   readonly #owner: number;
   readonly #chunks: Int32Array;
+  readonly #evictedAt: Int32Array;
   readonly #control: Int32Array;
   readonly #failure: SharedArrayBuffer;
   readonly #stats: Float64Array;
@@ -93,6 +96,7 @@ export class FaultHandler {
     this.#owners = new Uint8Array(init.shared.owners);
     this.#owner = init.lane + 1;
     this.#chunks = new Int32Array(init.shared.chunks);
+    this.#evictedAt = new Int32Array(init.shared.evictedAt);
     this.#control = new Int32Array(init.shared.control);
     this.#failure = init.shared.failure;
     this.#stats = new Float64Array(init.shared.laneStats);
@@ -395,18 +399,22 @@ export class FaultHandler {
     // setting FLAG_DIRTY, which must not be overwritten afterwards.
     // A write fault maps its whole block writable and dirty: a WP fault per
     // page costs a full round trip, far more than writing a clean page back.
-    // Only the faulting page is referenced: the rest of the block is evicted
-    // at the hand's first pass unless a fault references it meanwhile (a zap
-    // per neighbour, and a MINOR fault per touched one, cost more than
-    // refetching the few that turn out hot).
+    // The faulting page is referenced only when it comes back soon after its
+    // eviction (paging/refault.ts); the rest of the block never is. Pages
+    // without REF are evicted at the hand's first pass unless a fault
+    // references them meanwhile (a zap per page, and a MINOR fault per
+    // touched one, cost more than refetching the few that turn out hot).
     const writable = write || !this.#trackWrites || this.#writeHeavy(page);
+
     if (!writable) this.#countInstalls(page);
     for (let p = start; p < end; p++) {
       const was = this.#claimed[p - start];
       if (was === NOT_CLAIMED) continue;
       const fromRemote = was === PageState.remote ? FLAG_REMOTE_VALID : 0;
       const dirty = writable && this.#trackWrites ? FLAG_DIRTY : 0;
-      Atomics.store(this.#flags, p, fromRemote | (p === sentinel ? FLAG_PROBE : dirty | (p === page ? FLAG_REF : 0)));
+      const referenced = p !== sentinel && isRecentRefault(this.#control, this.#evictedAt, p);
+      if (referenced) this.#stats[this.#statsBase + LANE_REFAULTS]++;
+      Atomics.store(this.#flags, p, fromRemote | (p === sentinel ? FLAG_PROBE : dirty | (referenced ? FLAG_REF : 0)));
       Atomics.store(this.#owners, p, this.#owner);
     }
     let q = start;

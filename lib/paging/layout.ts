@@ -7,6 +7,10 @@
  *   along the transitions of page-state.ts; readers use Atomics.load.
  * - page flags: lanes set REF and DIRTY (Atomics.or); the reclaimer clears
  *   them (Atomics.and) while it owns the page (state EVICTING).
+ * - eviction stamps: the reclaimer writes a page's stamp while it owns the
+ *   page (EVICTING), before the release that makes it REMOTE or ZERO; a lane
+ *   reads it after claiming the page (FETCHING), so the stamp it reads is
+ *   the one of the page's last eviction.
  * - chunk table: each chunk's fields are updated by the lane that takes a
  *   fault in it; several lanes may race on one chunk. The fields are hints
  *   for the block policy, so a lost update costs accuracy, never
@@ -70,7 +74,9 @@ export const CTL_STOP = 4 * LINE;
 export const CTL_FAILED = 5 * LINE;
 /** Page states changed away from FETCHING or EVICTING; waiters re-check. */
 export const CTL_SETTLED_SEQ = 6 * LINE;
-export const CTL_INTS = 7 * LINE;
+/** Pages evicted so far (wrapping int32): the clock that refault distances are read on. */
+export const CTL_EVICTIONS = 7 * LINE;
+export const CTL_INTS = 8 * LINE;
 
 // ---- lane stats (Float64Array, LANE_STRIDE doubles per lane)
 export const LANE_STRIDE = 16;
@@ -87,6 +93,8 @@ export const LANE_STATE_WAITS = 9;
 export const LANE_SERVICE_US = 10;
 export const LANE_FAULTS = 11;
 export const LANE_STALE = 12;
+/** Fetches of pages evicted recently (refault distance within REFAULT_WINDOW): installed referenced. */
+export const LANE_REFAULTS = 13;
 
 /** Fault service time histogram: bucket i counts services in [2^i, 2^(i+1)) µs. */
 export const HISTOGRAM_BUCKETS = 24;
@@ -114,6 +122,8 @@ export interface PagerShared {
   laneStats: SharedArrayBuffer; // Float64Array(lanes * LANE_STRIDE)
   histogram: SharedArrayBuffer; // Float64Array(lanes * HISTOGRAM_BUCKETS)
   reclaimStats: SharedArrayBuffer; // Float64Array(RECLAIM_INTS)
+  /** CTL_EVICTIONS when each page was last evicted (0: never); written by the reclaimer while it owns the page. */
+  evictedAt: SharedArrayBuffer; // Int32Array(pages)
   /** The first failure's message (lib/paging/failure.ts). */
   failure: SharedArrayBuffer; // FAILURE_BYTES
 }
@@ -135,6 +145,7 @@ export function allocatePagerShared(pages: number, lanes: number, budgetPages: n
     laneStats: new SharedArrayBuffer(lanes * LANE_STRIDE * 8),
     histogram: new SharedArrayBuffer(lanes * HISTOGRAM_BUCKETS * 8),
     reclaimStats: new SharedArrayBuffer(RECLAIM_INTS * 8),
+    evictedAt: new SharedArrayBuffer(pages * 4),
     failure: new SharedArrayBuffer(FAILURE_BYTES),
   };
   const chunks = new Int32Array(shared.chunks);

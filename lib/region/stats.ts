@@ -14,6 +14,7 @@ import {
   LANE_PROBE_PAGES,
   LANE_SERVICE_US,
   LANE_STALE,
+  LANE_REFAULTS,
   LANE_STATE_WAITS,
   LANE_STRIDE,
   LANE_WP,
@@ -39,6 +40,8 @@ export interface LaneStats {
   budgetWaits: number;
   stateWaits: number;
   staleFaults: number;
+  /** Fetches of pages evicted recently, installed referenced (paging/refault.ts). */
+  recentRefaults: number;
   meanServiceUs: number;
 }
 
@@ -108,6 +111,7 @@ function laneRow(rows: Float64Array, base: number): LaneStats {
     budgetWaits: rows[base + LANE_BUDGET_WAITS],
     stateWaits: rows[base + LANE_STATE_WAITS],
     staleFaults: rows[base + LANE_STALE],
+    recentRefaults: rows[base + LANE_REFAULTS],
     meanServiceUs: faults > 0 ? rows[base + LANE_SERVICE_US] / faults : 0,
   };
 }
