@@ -25,6 +25,8 @@ export const PATTERNS: Pattern[] = ['seq-read', 'seq-write', 'shuffled-read', 's
 export interface PagerBenchOptions {
   workingSetBytes: number;
   transport: 'shm' | 'tcp';
+  /** Default: all of PATTERNS. */
+  patterns?: Pattern[];
   blocks: string[]; // TS pager blocks: '4k', '64k', 'elastic'
   floorBlocks: string[]; // '4k', '64k'
   repeat: number;
@@ -152,7 +154,7 @@ export async function runPagerBench(o: PagerBenchOptions): Promise<PagerBenchRep
   const pages = o.workingSetBytes / 4096;
   const trials: PagerTrial[] = [];
   try {
-    for (const pattern of PATTERNS) {
+    for (const pattern of o.patterns ?? PATTERNS) {
       const runs: Array<{ pager: 'ts' | 'floor'; block: string }> = [
         ...o.floorBlocks.map((block) => ({ pager: 'floor' as const, block })),
         ...o.blocks.map((block) => ({ pager: 'ts' as const, block })),

@@ -14,7 +14,7 @@ import { COMPLETION_STATUS, COMPLETION_STRIDE, OpKind, completionBuffer, opBuffe
 import { completionError } from '../transport/completion-error';
 import { UffdRegion } from '../uffd/uffd-region';
 import { FaultKind } from '../uffd/event-layout';
-import { fetchPagesFor, recordMiss, recordProbe, type BlockPolicy } from '../paging/elastic-block';
+import { blockPagesFor, fetchPagesFor, recordMiss, recordProbe, type BlockPolicy } from '../paging/elastic-block';
 import {
   CHUNK_INSTALLS,
   CHUNK_PAGES,
@@ -163,7 +163,12 @@ export class FaultHandler {
     }
   }
 
-  /** A write to a write-protected page: it is dirty from now on. */
+  /**
+   * A write to a write-protected page: it is dirty from now on. In a chunk
+   * that is written more often than not, the rest of the page's block is
+   * unprotected (and counted dirty) with it: a read-modify-write pass over a
+   * block installed by its read would otherwise take a WP fault per page.
+   */
   #writeFault(page: number): void {
     Atomics.add(this.#chunks, Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE + CHUNK_WP_FAULTS, 1);
     Atomics.or(this.#flags, page, FLAG_DIRTY | FLAG_REF);
@@ -172,6 +177,43 @@ export class FaultHandler {
     } catch {
       // The page was zapped meanwhile (an eviction): waking is all it needs.
       this.#region.wake(page * PAGE_SIZE, PAGE_SIZE);
+    }
+    if (this.#writeHeavy(page)) this.#unprotectAhead(page);
+  }
+
+  /**
+   * Unprotects the clean RESIDENT pages after `page` in its block, in runs.
+   * Each page is pinned (FETCHING) and flagged dirty before its protection
+   * goes: a page that the reclaimer evicted and a lane reinstalled between a
+   * look and the ioctl would otherwise lose its write tracking. A page that
+   * is busy, not resident or already dirty ends the run.
+   */
+  #unprotectAhead(page: number): void {
+    const block = blockPagesFor(this.#chunks, page, this.#policy);
+    const end = Math.min(page - (page % block) + block, this.#pages);
+    let q = page + 1;
+    while (q < end) {
+      let r = q;
+      while (
+        r < end &&
+        (Atomics.load(this.#flags, r) & FLAG_DIRTY) === 0 &&
+        Atomics.compareExchange(this.#states, r, PageState.resident, PageState.fetching) === PageState.resident
+      ) {
+        Atomics.or(this.#flags, r, FLAG_DIRTY);
+        r++;
+      }
+      if (r === q) {
+        q++;
+        continue;
+      }
+      try {
+        this.#region.writeProtect(q * PAGE_SIZE, (r - q) * PAGE_SIZE, false, false);
+      } catch {
+        // Some were zapped (second chances): their next touch maps them writable, as they are dirty.
+      }
+      for (let p = q; p < r; p++) Atomics.store(this.#states, p, PageState.resident);
+      this.#settled();
+      q = r;
     }
   }
 
