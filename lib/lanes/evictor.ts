@@ -44,6 +44,7 @@ import {
   CTL_SETTLED_SEQ,
   CTL_STOP,
   FLAG_DIRTY,
+  FLAG_DENSE_PROBE,
   FLAG_PROBE,
   FLAG_REF,
   FLAG_REMOTE_VALID,
@@ -263,7 +264,7 @@ export class Evictor {
       const flags = Atomics.load(this.#flags, page);
       if (flags & FLAG_PROBE) {
         this.#stats[RECLAIM_PREFETCH_WASTE]++;
-        recordProbe(this.#chunks, page, false);
+        recordProbe(this.#chunks, page, false, (flags & FLAG_DENSE_PROBE) !== 0);
       }
       Atomics.store(this.#flags, page, flags & FLAG_REMOTE_VALID);
       Atomics.store(this.#states, page, flags & FLAG_REMOTE_VALID ? PageState.remote : PageState.zero);

@@ -14,7 +14,7 @@ import { COMPLETION_STATUS, COMPLETION_STRIDE, OpKind, completionBuffer, opBuffe
 import { completionError } from '../transport/completion-error';
 import { UffdRegion } from '../uffd/uffd-region';
 import { FaultKind } from '../uffd/event-layout';
-import { blockPagesFor, fetchPagesFor, recordMiss, recordProbe, type BlockPolicy } from '../paging/elastic-block';
+import { blockPagesFor, fetchPagesFor, isDenseMiss, recordMiss, recordProbe, type BlockPolicy } from '../paging/elastic-block';
 import {
   CHUNK_INSTALLS,
   CHUNK_PAGES,
@@ -28,6 +28,7 @@ import {
   CTL_SETTLED_SEQ,
   CTL_STOP,
   FLAG_DIRTY,
+  FLAG_DENSE_PROBE,
   FLAG_PROBE,
   FLAG_REF,
   FLAG_REMOTE_VALID,
@@ -88,6 +89,7 @@ export class FaultHandler {
   /** Per block offset: the state claimed (ZERO or REMOTE), or NOT_CLAIMED. */
   readonly #claimed = new Int8Array(MAX_BLOCK_PAGES);
   #installs = 0;
+  #denseMisses = 0;
 
   constructor(init: LaneInit) {
     this.#region = UffdRegion.attach(init.region);
@@ -234,9 +236,10 @@ export class FaultHandler {
           // Pin the page (FETCHING) while mapping it, so that the reclaimer
           // cannot zap and punch it between our look and our CONTINUE.
           if (Atomics.compareExchange(this.#states, page, state, PageState.fetching) !== state) break;
-          if (state === PageState.prefetched && Atomics.and(this.#flags, page, ~FLAG_PROBE) & FLAG_PROBE) {
+          const probe = state === PageState.prefetched ? Atomics.and(this.#flags, page, ~(FLAG_PROBE | FLAG_DENSE_PROBE)) : 0;
+          if (probe & FLAG_PROBE) {
             this.#stats[this.#statsBase + LANE_PREFETCH_HITS]++;
-            recordProbe(this.#chunks, page, true);
+            recordProbe(this.#chunks, page, true, (probe & FLAG_DENSE_PROBE) !== 0);
           }
           try {
             this.#mapCached(page, write);
@@ -307,6 +310,20 @@ export class FaultHandler {
   /** Fetches the block around `page`; false when another lane claimed `page` first. */
   #fetch(page: number, write: boolean): boolean {
     let blockPages = Math.min(fetchPagesFor(this.#chunks, page, this.#policy), MAX_BLOCK_PAGES);
+    // Which probe this fetch is, if any (#install): every probeEvery-th
+    // multi-page block of a stream, every probeEvery-th miss that continues
+    // none (with one page more than its block when that is one page).
+    let probe = 0;
+    if (this.#probeEvery > 0) {
+      if (isDenseMiss(this.#chunks, page, this.#policy)) {
+        if (++this.#denseMisses % this.#probeEvery === 0) {
+          probe = FLAG_PROBE | FLAG_DENSE_PROBE;
+          blockPages = Math.max(blockPages, 2);
+        }
+      } else if (blockPages > 1 && ++this.#installs % this.#probeEvery === 0) {
+        probe = FLAG_PROBE;
+      }
+    }
     let reserved: number;
     try {
       reserved = this.#reserve(blockPages);
@@ -340,7 +357,7 @@ export class FaultHandler {
       this.#poisonFault(page, error as Error & { errno?: number });
       return true;
     }
-    this.#install(page, start, end, write);
+    this.#install(page, start, end, write, probe);
     recordMiss(this.#chunks, page, start, end, this.#policy);
     return true;
   }
@@ -417,24 +434,22 @@ export class FaultHandler {
   }
 
   /**
-   * Installs the claimed pages. Most blocks are mapped whole (a MINOR fault
-   * per page costs a full round trip here); every probeEvery-th block maps
-   * only the faulting page and leaves the rest PREFETCHED, so that its
-   * touches are seen and feed the block policy.
+   * Installs the claimed pages. Blocks are mapped whole (a MINOR fault per
+   * page costs a full round trip here), except a probe's sentinel page
+   * (`probe`: FLAG_PROBE, with FLAG_DENSE_PROBE for a density probe; 0: not
+   * a probe), left PREFETCHED so that its touch is seen and feeds the
+   * block policy.
    */
-  #install(page: number, start: number, end: number, write: boolean): void {
+  #install(page: number, start: number, end: number, write: boolean, probe: number): void {
     // A probe leaves one page of the block unmapped, the one farthest from the
-    // fault (the block's last claimed page): its first touch raises MINOR (a
-    // prefetch hit); evicted untouched, it is waste. One page per probe keeps
-    // the cost at one extra fault per probed block.
+    // fault (the block's last claimed page; before the fault when the fault
+    // is the last): its first touch raises MINOR (a prefetch hit); evicted
+    // untouched, it is waste. One page per probe keeps the cost at one extra
+    // fault per probed block.
     let sentinel = -1;
-    if (end - start > 1 && this.#probeEvery > 0 && ++this.#installs % this.#probeEvery === 0) {
-      for (let p = end - 1; p > page; p--) {
-        if (this.#claimed[p - start] !== NOT_CLAIMED) {
-          sentinel = p;
-          break;
-        }
-      }
+    if (probe !== 0) {
+      for (let p = end - 1; p > page && sentinel < 0; p--) if (this.#claimed[p - start] !== NOT_CLAIMED) sentinel = p;
+      for (let p = start; p < page && sentinel < 0; p++) if (this.#claimed[p - start] !== NOT_CLAIMED) sentinel = p;
     }
     // Flags first, while the pages are still ours (FETCHING): once a page is
     // mapped, a write to it may raise a WP fault that another lane serves by
@@ -456,7 +471,7 @@ export class FaultHandler {
       const dirty = writable && this.#trackWrites ? FLAG_DIRTY : 0;
       const referenced = p !== sentinel && isRecentRefault(this.#control, this.#evictedAt, p);
       if (referenced) this.#stats[this.#statsBase + LANE_REFAULTS]++;
-      Atomics.store(this.#flags, p, fromRemote | (p === sentinel ? FLAG_PROBE : dirty | (referenced ? FLAG_REF : 0)));
+      Atomics.store(this.#flags, p, fromRemote | (p === sentinel ? probe : dirty | (referenced ? FLAG_REF : 0)));
       Atomics.store(this.#owners, p, this.#owner);
     }
     let q = start;

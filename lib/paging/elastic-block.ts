@@ -18,11 +18,20 @@
  *   mapped; touches of the others (MINOR faults) are prefetch hits, and
  *   probe pages evicted untouched are waste.
  *
+ * - density probes: locality without streams (a hot region touched in no
+ *   order: a cache's slabs, a heap) shows as pages near a miss being touched
+ *   soon after it. Every probeEvery-th miss that continues no stream is
+ *   fetched with one extra page left unmapped (the block of the chunk's
+ *   density shift, at least 8 KiB); its touch is a hit, its eviction
+ *   untouched is waste.
+ *
  * The chunk's block is used for misses that continue one of its streams,
  * except that the first continuation of a single-page block fetches at most
  * 16 KiB (two adjacent random misses are not yet a stream); a stream crossing
- * in from a neighbouring chunk brings its block. Any other miss fetches 4 KiB
- * (fetchPagesFor).
+ * in from a neighbouring chunk brings its block. Any other miss fetches the
+ * chunk's density block (fetchPagesFor), 4 KiB until density probes hit: it
+ * doubles when at least 3 in 4 of DENSE_SAMPLES probes hit, and halves when
+ * fewer than half do.
  *
  * Every WINDOW misses the chunk is re-evaluated: every miss sequential → the
  * block times four (a confirmed scan); mostly sequential → double it; not sequential at all → straight back to 4 KiB (a chunk that
@@ -36,6 +45,9 @@
 import {
   CHUNK_BLOCK_SHIFT,
   CHUNK_CHANGES,
+  CHUNK_DENSE_HITS,
+  CHUNK_DENSE_SHIFT,
+  CHUNK_DENSE_WASTE,
   CHUNK_MISSES,
   CHUNK_PAGES,
   CHUNK_PROBE_HITS,
@@ -55,6 +67,8 @@ const SHRINK_BELOW = 0.25;
 const STREAM_GAP = 4;
 /** A stream's first continuation fetches at most 2^FIRST_STEP_SHIFT pages (nextShift). */
 const FIRST_STEP_SHIFT = 2;
+/** Density probes per re-evaluation of a chunk's density block. */
+const DENSE_SAMPLES = 8;
 
 export type BlockPolicy = { kind: 'elastic' } | { kind: 'fixed'; shift: number };
 
@@ -88,7 +102,14 @@ export function fetchPagesFor(chunks: Int32Array, page: number, policy: BlockPol
   const slot = streamOf(chunks, base, page);
   if (slot >= 0) return 1 << nextShift(chunks, base, slot);
   const neighbour = neighbourStream(chunks, base, page);
-  return neighbour < 0 ? 1 << MIN_BLOCK_SHIFT : 1 << nextShift(chunks, neighbour, streamOf(chunks, neighbour, page));
+  return neighbour < 0 ? 1 << Atomics.load(chunks, base + CHUNK_DENSE_SHIFT) : 1 << nextShift(chunks, neighbour, streamOf(chunks, neighbour, page));
+}
+
+/** Elastic: whether a miss at `page` continues no stream (its block is the chunk's density block). */
+export function isDenseMiss(chunks: Int32Array, page: number, policy: BlockPolicy): boolean {
+  if (policy.kind === 'fixed') return false;
+  const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
+  return streamOf(chunks, base, page) < 0 && neighbourStream(chunks, base, page) < 0;
 }
 
 /**
@@ -178,9 +199,23 @@ export function recordMiss(chunks: Int32Array, page: number, start: number, end:
 }
 
 /** A probe page of this chunk was touched (hit) or evicted untouched (waste). */
-export function recordProbe(chunks: Int32Array, page: number, hit: boolean): void {
+export function recordProbe(chunks: Int32Array, page: number, hit: boolean, dense: boolean): void {
   const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
-  Atomics.add(chunks, base + (hit ? CHUNK_PROBE_HITS : CHUNK_PROBE_WASTE), 1);
+  if (!dense) {
+    Atomics.add(chunks, base + (hit ? CHUNK_PROBE_HITS : CHUNK_PROBE_WASTE), 1);
+    return;
+  }
+  Atomics.add(chunks, base + (hit ? CHUNK_DENSE_HITS : CHUNK_DENSE_WASTE), 1);
+  if (Atomics.load(chunks, base + CHUNK_DENSE_HITS) + Atomics.load(chunks, base + CHUNK_DENSE_WASTE) < DENSE_SAMPLES) return;
+  // Whoever takes the samples evaluates them (a lane and the reclaimer may race here).
+  const hits = Atomics.exchange(chunks, base + CHUNK_DENSE_HITS, 0);
+  const waste = Atomics.exchange(chunks, base + CHUNK_DENSE_WASTE, 0);
+  const shift = Atomics.load(chunks, base + CHUNK_DENSE_SHIFT);
+  let next = shift;
+  if (4 * hits >= 3 * (hits + waste)) next = shift + 1;
+  else if (2 * hits < hits + waste) next = shift - 1;
+  next = Math.max(MIN_BLOCK_SHIFT, Math.min(MAX_BLOCK_SHIFT, next));
+  if (next !== shift) Atomics.store(chunks, base + CHUNK_DENSE_SHIFT, next);
 }
 
 function evaluate(chunks: Int32Array, base: number): void {
@@ -212,13 +247,14 @@ function evaluate(chunks: Int32Array, base: number): void {
   }
 }
 
-/** Histogram of block sizes over touched chunks: { '4k': n, '8k': n, ... }. */
+/** Histogram of block sizes over touched chunks (the larger of the stream and density blocks): { '4k': n, '8k': n, ... }. */
 export function blockHistogram(chunks: Int32Array): Record<string, number> {
   const out: Record<string, number> = {};
   for (let shift = MIN_BLOCK_SHIFT; shift <= MAX_BLOCK_SHIFT; shift++) out[`${4 << shift}k`] = 0;
   for (let base = 0; base < chunks.length; base += CHUNK_STRIDE) {
     if (Atomics.load(chunks, base + CHUNK_CHANGES) === 0) continue;
-    out[`${4 << Atomics.load(chunks, base + CHUNK_BLOCK_SHIFT)}k`]++;
+    const shift = Math.max(Atomics.load(chunks, base + CHUNK_BLOCK_SHIFT), Atomics.load(chunks, base + CHUNK_DENSE_SHIFT));
+    out[`${4 << shift}k`]++;
   }
   return out;
 }

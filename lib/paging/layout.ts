@@ -40,9 +40,11 @@ export const FLAG_DIRTY = 1 << 1;
 export const FLAG_REMOTE_VALID = 1 << 2;
 /** Installed unmapped as part of a probe block and not touched yet. */
 export const FLAG_PROBE = 1 << 3;
+/** With FLAG_PROBE: the probe of a miss that continued no stream (a density probe: elastic-block.ts). */
+export const FLAG_DENSE_PROBE = 1 << 4;
 
-// ---- chunk table (Int32Array, CHUNK_STRIDE ints per chunk: one 64-byte line)
-export const CHUNK_STRIDE = 16;
+// ---- chunk table (Int32Array, CHUNK_STRIDE ints per chunk: two 64-byte lines)
+export const CHUNK_STRIDE = 32;
 export const CHUNK_BLOCK_SHIFT = 0;
 export const CHUNK_MISSES = 1;
 export const CHUNK_SEQUENTIAL = 2;
@@ -59,6 +61,10 @@ export const CHUNK_INSTALLS = 7;
  */
 export const CHUNK_STREAMS = 8;
 export const CHUNK_STREAM_SLOTS = 4;
+/** The block (log2 pages) of misses that continue no stream, and the density probes that steer it. */
+export const CHUNK_DENSE_SHIFT = 16;
+export const CHUNK_DENSE_HITS = 17;
+export const CHUNK_DENSE_WASTE = 18;
 
 // ---- control block (Int32Array); each field on its own 64-byte line
 const LINE = 16; // int32s per cache line
