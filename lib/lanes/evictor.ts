@@ -17,7 +17,11 @@
  *
  * Reference bits are emulated: a referenced RESIDENT page met by the CLOCK
  * hand loses FLAG_REF and is zapped, so that its next touch raises a MINOR
- * fault that sets FLAG_REF again. PREFETCHED pages never touched go first.
+ * fault that sets FLAG_REF again. A page with FLAG_NEW (a block's page other
+ * than the faulting one, installed since the hand last passed) loses it and
+ * is spared without a zap: its touches are still to come, and the hand,
+ * sweeping addresses, not ages, would otherwise evict the block a stream has
+ * just fetched. PREFETCHED pages never touched go first.
  *
  * One zap covers the whole span the hand passed (up to ZAP_SPAN pages), not
  * each run of it: every resident page in the span was either zapped for its
@@ -27,7 +31,8 @@
  * bench/pager shuffled-read 4k). The span is cut only around the pages that
  * changed behind the hand: FETCHING (a lane is installing it) and RESIDENT
  * with FLAG_REF (installed or mapped after the hand passed), whose zap would
- * cost their next touch a MINOR fault for nothing.
+ * cost their next touch a MINOR fault for nothing, and the pages it spared
+ * for FLAG_NEW.
  */
 import { DataConnection } from '../transport/data-connection';
 import { StagingBuffer } from '../transport/staging-buffer';
@@ -46,6 +51,7 @@ import {
   FLAG_DIRTY,
   FLAG_DENSE_PROBE,
   FLAG_PROBE,
+  FLAG_NEW,
   FLAG_REF,
   FLAG_REMOTE_VALID,
   MAX_BLOCK_SHIFT,
@@ -85,6 +91,8 @@ export class Evictor {
   readonly #stagingView: ArrayBuffer;
   readonly #connection: DataConnection;
   readonly #victims = new Int32Array(EVICT_BATCH);
+  /** Pages of the current span that the hand spared for FLAG_NEW (by offset from #spanStart). */
+  readonly #aged = new Uint8Array(ZAP_SPAN);
   readonly #ops = opBuffer(EVICT_BATCH);
   readonly #completions = completionBuffer(EVICT_BATCH);
   #hand = 0;
@@ -142,9 +150,12 @@ export class Evictor {
       const page = this.#hand;
       const state = Atomics.load(this.#states, page);
       if (state === PageState.resident || state === PageState.prefetched) {
-        if (this.#clock && state === PageState.resident && Atomics.and(this.#flags, page, ~FLAG_REF) & FLAG_REF) {
+        const flags = this.#clock && state === PageState.resident ? Atomics.and(this.#flags, page, ~(FLAG_REF | FLAG_NEW)) : 0;
+        if (flags & FLAG_REF) {
           this.#spanPages++; // second chance: zapped with the span
           this.#stats[RECLAIM_ZAPPED_PAGES]++;
+        } else if (flags & FLAG_NEW) {
+          this.#aged[page - this.#spanStart] = 1; // spared once, left mapped: the zap goes around it
         } else if (Atomics.compareExchange(this.#states, page, state, PageState.evicting) === state) {
           this.#victims[count++] = page;
           this.#spanPages++;
@@ -170,7 +181,10 @@ export class Evictor {
    * a run: it is EVICTING, owned by this evictor.
    */
   #zapSpan(end: number): void {
-    if (this.#spanPages === 0) return;
+    if (this.#spanPages === 0) {
+      this.#aged.fill(0, 0, end - this.#spanStart);
+      return;
+    }
     this.#spanPages = 0;
     let q = this.#spanStart;
     while (q < end) {
@@ -183,9 +197,11 @@ export class Evictor {
       }
       q = r;
     }
+    this.#aged.fill(0, 0, end - this.#spanStart);
   }
 
   #changedBehind(page: number): boolean {
+    if (this.#aged[page - this.#spanStart] === 1) return true;
     const state = Atomics.load(this.#states, page);
     return state === PageState.fetching || (state === PageState.resident && (Atomics.load(this.#flags, page) & FLAG_REF) !== 0);
   }

@@ -30,6 +30,7 @@ import {
   FLAG_DIRTY,
   FLAG_DENSE_PROBE,
   FLAG_PROBE,
+  FLAG_NEW,
   FLAG_REF,
   FLAG_REMOTE_VALID,
   HISTOGRAM_BUCKETS,
@@ -456,11 +457,13 @@ export class FaultHandler {
     // setting FLAG_DIRTY, which must not be overwritten afterwards.
     // A write fault maps its whole block writable and dirty: a WP fault per
     // page costs a full round trip, far more than writing a clean page back.
-    // The faulting page is referenced only when it comes back soon after its
-    // eviction (paging/refault.ts); the rest of the block never is. Pages
-    // without REF are evicted at the hand's first pass unless a fault
-    // references them meanwhile (a zap per page, and a MINOR fault per
-    // touched one, cost more than refetching the few that turn out hot).
+    // A page is referenced only when it comes back soon after its eviction
+    // (paging/refault.ts). The faulting page's touch is done; the rest of
+    // the block is FLAG_NEW, spared one pass of the hand without a zap, as
+    // the touches it was fetched for are still to come. Pages with neither
+    // are evicted at the hand's next pass unless a fault references them
+    // meanwhile (a zap per page, and a MINOR fault per touched one, cost
+    // more than refetching the few that turn out hot).
     const writable = write || !this.#trackWrites || this.#writeHeavy(page);
 
     if (!writable) this.#countInstalls(page);
@@ -471,7 +474,7 @@ export class FaultHandler {
       const dirty = writable && this.#trackWrites ? FLAG_DIRTY : 0;
       const referenced = p !== sentinel && isRecentRefault(this.#control, this.#evictedAt, p);
       if (referenced) this.#stats[this.#statsBase + LANE_REFAULTS]++;
-      Atomics.store(this.#flags, p, fromRemote | (p === sentinel ? probe : dirty | (referenced ? FLAG_REF : 0)));
+      Atomics.store(this.#flags, p, fromRemote | (p === sentinel ? probe : dirty | (referenced ? FLAG_REF : p === page ? 0 : FLAG_NEW)));
       Atomics.store(this.#owners, p, this.#owner);
     }
     let q = start;
