@@ -29,10 +29,10 @@
  * mapping, so one MADV_DONTNEED (one TLB shootdown) does the work of one per
  * page where the pages lie scattered (measured: 4,700 calls per pass of
  * bench/pager shuffled-read 4k). The span is cut only around the pages that
- * changed behind the hand: FETCHING (a lane is installing it) and RESIDENT
- * with FLAG_REF (installed or mapped after the hand passed), whose zap would
- * cost their next touch a MINOR fault for nothing, and the pages it spared
- * for FLAG_NEW.
+ * changed behind the hand or were spared: FETCHING (a lane is installing
+ * it) and every RESIDENT page the hand did not give a second chance
+ * (installed or mapped after the hand passed, or spared for FLAG_NEW), whose
+ * zap would cost its next touch a MINOR fault for nothing.
  */
 import { DataConnection } from '../transport/data-connection';
 import { StagingBuffer } from '../transport/staging-buffer';
@@ -91,8 +91,8 @@ export class Evictor {
   readonly #stagingView: ArrayBuffer;
   readonly #connection: DataConnection;
   readonly #victims = new Int32Array(EVICT_BATCH);
-  /** Pages of the current span that the hand spared for FLAG_NEW (by offset from #spanStart). */
-  readonly #aged = new Uint8Array(ZAP_SPAN);
+  /** Pages of the current span whose FLAG_REF the hand cleared, to be zapped (by offset from #spanStart). */
+  readonly #secondChances = new Uint8Array(ZAP_SPAN);
   readonly #ops = opBuffer(EVICT_BATCH);
   readonly #completions = completionBuffer(EVICT_BATCH);
   #hand = 0;
@@ -152,10 +152,11 @@ export class Evictor {
       if (state === PageState.resident || state === PageState.prefetched) {
         const flags = this.#clock && state === PageState.resident ? Atomics.and(this.#flags, page, ~(FLAG_REF | FLAG_NEW)) : 0;
         if (flags & FLAG_REF) {
-          this.#spanPages++; // second chance: zapped with the span
+          this.#secondChances[page - this.#spanStart] = 1; // zapped with the span
+          this.#spanPages++;
           this.#stats[RECLAIM_ZAPPED_PAGES]++;
         } else if (flags & FLAG_NEW) {
-          this.#aged[page - this.#spanStart] = 1; // spared once, left mapped: the zap goes around it
+          // Spared once and left mapped: the zap goes around it.
         } else if (Atomics.compareExchange(this.#states, page, state, PageState.evicting) === state) {
           this.#victims[count++] = page;
           this.#spanPages++;
@@ -182,7 +183,7 @@ export class Evictor {
    */
   #zapSpan(end: number): void {
     if (this.#spanPages === 0) {
-      this.#aged.fill(0, 0, end - this.#spanStart);
+      this.#secondChances.fill(0, 0, end - this.#spanStart);
       return;
     }
     this.#spanPages = 0;
@@ -197,13 +198,13 @@ export class Evictor {
       }
       q = r;
     }
-    this.#aged.fill(0, 0, end - this.#spanStart);
+    this.#secondChances.fill(0, 0, end - this.#spanStart);
   }
 
+  /** A page the zap must go around: being installed, or mapped and not given a second chance by this span. */
   #changedBehind(page: number): boolean {
-    if (this.#aged[page - this.#spanStart] === 1) return true;
     const state = Atomics.load(this.#states, page);
-    return state === PageState.fetching || (state === PageState.resident && (Atomics.load(this.#flags, page) & FLAG_REF) !== 0);
+    return state === PageState.fetching || (state === PageState.resident && this.#secondChances[page - this.#spanStart] === 0);
   }
 
   #sortVictims(count: number): void {

@@ -20,7 +20,7 @@
  *
  * - density probes: locality without streams (a hot region touched in no
  *   order: a cache's slabs, a heap) shows as pages near a miss being touched
- *   soon after it. Every probeEvery-th miss that continues no stream is
+ *   soon after it. Every (2 x probeEvery)-th miss that continues no stream is
  *   fetched with one extra page left unmapped (the block of the chunk's
  *   density shift, at least 8 KiB); its touch is a hit, its eviction
  *   untouched is waste.
