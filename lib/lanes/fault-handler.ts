@@ -318,9 +318,10 @@ export class FaultHandler {
     let probe = 0;
     if (this.#probeEvery > 0) {
       if (isDenseMiss(this.#chunks, page, this.#policy)) {
-        if (++this.#denseMisses % (2 * this.#probeEvery) === 0) {
+        if (++this.#denseMisses % this.#probeEvery === 0) {
+          // Twice the density block: the probe asks whether the other half would be used.
           probe = FLAG_PROBE | FLAG_DENSE_PROBE;
-          blockPages = Math.max(blockPages, 2);
+          blockPages = Math.min(2 * blockPages, MAX_BLOCK_PAGES);
         }
       } else if (blockPages > 1 && ++this.#installs % this.#probeEvery === 0) {
         probe = FLAG_PROBE;
@@ -445,11 +446,17 @@ export class FaultHandler {
   #install(page: number, start: number, end: number, write: boolean, probe: number): void {
     // A probe leaves one page of the block unmapped, the one farthest from the
     // fault (the block's last claimed page; before the fault when the fault
-    // is the last): its first touch raises MINOR (a prefetch hit); evicted
+    // is the last; for a density probe, the fault's counterpart in the
+    // other half): its first touch raises MINOR (a prefetch hit); evicted
     // untouched, it is waste. One page per probe keeps the cost at one extra
     // fault per probed block.
     let sentinel = -1;
-    if (probe !== 0) {
+    if (probe & FLAG_DENSE_PROBE && end - start > 1) {
+      // A density probe's sentinel: the faulting page's counterpart in the other half of the block.
+      const buddy = start + ((page - start) ^ ((end - start) >> 1));
+      if (buddy < end && this.#claimed[buddy - start] !== NOT_CLAIMED) sentinel = buddy;
+    }
+    if (probe !== 0 && sentinel < 0) {
       for (let p = end - 1; p > page && sentinel < 0; p--) if (this.#claimed[p - start] !== NOT_CLAIMED) sentinel = p;
       for (let p = start; p < page && sentinel < 0; p++) if (this.#claimed[p - start] !== NOT_CLAIMED) sentinel = p;
     }

@@ -21,17 +21,17 @@
  * - density probes: locality without streams (a hot region touched in no
  *   order: a cache's slabs, a heap) shows as pages near a miss being touched
  *   soon after it. Every (2 x probeEvery)-th miss that continues no stream is
- *   fetched with one extra page left unmapped (the block of the chunk's
- *   density shift, at least 8 KiB); its touch is a hit, its eviction
- *   untouched is waste.
+ *   fetched with twice the chunk's density block, and the faulting page's
+ *   counterpart in the other half is left unmapped: its touch is a hit (a
+ *   larger block would have been used), its eviction untouched is waste.
  *
  * The chunk's block is used for misses that continue one of its streams,
  * except that the first continuation of a single-page block fetches at most
  * 16 KiB (two adjacent random misses are not yet a stream); a stream crossing
  * in from a neighbouring chunk brings its block. Any other miss fetches the
  * chunk's density block (fetchPagesFor), 4 KiB until density probes hit: it
- * doubles when at least 3 in 4 of DENSE_SAMPLES probes hit, and halves when
- * fewer than half do.
+ * quadruples when all DENSE_SAMPLES probes hit, doubles when at least 3 in 4
+ * do, and halves when fewer than 1 in 4 do.
  *
  * Every WINDOW misses the chunk is re-evaluated: every miss sequential → the
  * block times four (a confirmed scan); mostly sequential → double it; not sequential at all → straight back to 4 KiB (a chunk that
@@ -103,6 +103,12 @@ export function fetchPagesFor(chunks: Int32Array, page: number, policy: BlockPol
   if (slot >= 0) return 1 << nextShift(chunks, base, slot);
   const neighbour = neighbourStream(chunks, base, page);
   return neighbour < 0 ? 1 << Atomics.load(chunks, base + CHUNK_DENSE_SHIFT) : 1 << nextShift(chunks, neighbour, streamOf(chunks, neighbour, page));
+}
+
+/** The block a miss at `page` that continues no stream fetches: what refetching an evicted page costs. */
+export function isolatedMissPages(chunks: Int32Array, page: number, policy: BlockPolicy): number {
+  if (policy.kind === 'fixed') return 1 << policy.shift;
+  return 1 << Atomics.load(chunks, Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE + CHUNK_DENSE_SHIFT);
 }
 
 /** Elastic: whether a miss at `page` continues no stream (its block is the chunk's density block). */
@@ -212,8 +218,9 @@ export function recordProbe(chunks: Int32Array, page: number, hit: boolean, dens
   const waste = Atomics.exchange(chunks, base + CHUNK_DENSE_WASTE, 0);
   const shift = Atomics.load(chunks, base + CHUNK_DENSE_SHIFT);
   let next = shift;
-  if (4 * hits >= 3 * (hits + waste)) next = shift + 1;
-  else if (2 * hits < hits + waste) next = shift - 1;
+  if (waste === 0) next = shift + 2; // every probe hit: a dense region
+  else if (4 * hits >= 3 * (hits + waste)) next = shift + 1;
+  else if (4 * hits < hits + waste) next = shift - 1;
   next = Math.max(MIN_BLOCK_SHIFT, Math.min(MAX_BLOCK_SHIFT, next));
   if (next !== shift) Atomics.store(chunks, base + CHUNK_DENSE_SHIFT, next);
 }

@@ -77,4 +77,17 @@ describe.skipIf(skip !== undefined)('replacement', () => {
     }
     expect(missing.clock).toBeLessThan(missing.fifo / 2);
   });
+
+  it('gives no second chance where a refetch brings a whole block: refetching 16 pages costs one fault, keeping them one MINOR fault each per turn', async () => {
+    const region = await createRegion({ size: 16 * MiB, localBytes: 4 * MiB, lanes: 1, block: '64k' });
+    try {
+      expect(hotAndScan(region, 64, 512, 24)).toBe(0);
+      const s = region.stats();
+      console.log(`hot set and scan, 64k: ${JSON.stringify(s.faults)}, ${s.recentRefaults} recent refaults, ${s.zappedPages} second chances`);
+      expect(s.recentRefaults).toBeGreaterThan(0); // referenced pages were there to spare
+      expect(s.zappedPages).toBe(0);
+    } finally {
+      await region.close();
+    }
+  });
 });
