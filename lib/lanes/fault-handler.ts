@@ -323,7 +323,8 @@ export class FaultHandler {
           probe = FLAG_PROBE | FLAG_DENSE_PROBE;
           blockPages = Math.min(2 * blockPages, MAX_BLOCK_PAGES);
         }
-      } else if (blockPages > 1 && ++this.#installs % this.#probeEvery === 0) {
+      } else if (blockPages > 1 && ++this.#installs % (blockPages >= 16 ? 2 : this.#probeEvery) === 0) {
+        // Large blocks are probed every other time: a wasted one costs a lot, a probe one fault.
         probe = FLAG_PROBE;
       }
     }

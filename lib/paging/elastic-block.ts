@@ -36,14 +36,18 @@
  * Every WINDOW misses the chunk is re-evaluated: every miss sequential → the
  * block times four (a confirmed scan); mostly sequential → double it; not sequential at all → straight back to 4 KiB (a chunk that
  * grew during an initialising scan must not pay 256 KiB per cold miss for
- * several windows); rarely sequential → halve it; probes that waste more than
- * twice what they hit → halve it. So a scan grows to 256 KiB, random access settles
+ * several windows); rarely sequential → halve it. Stream probes cap it:
+ * when more of STREAM_SAMPLES probes waste than hit, the block is held
+ * below the size that wasted; when they hit, the cap rises one size; with
+ * no verdict for CAP_RETRY evaluations, it rises one size to look again. So a scan grows to 256 KiB, random access settles
  * at 4 KiB, and alternating phases are followed within a few windows. A chunk
  * seen for the first time starts from the block of the stream that crossed
  * into it, else from its left neighbour's.
  */
 import {
   CHUNK_BLOCK_SHIFT,
+  CHUNK_CAP_AGE,
+  CHUNK_CAP_PERIOD,
   CHUNK_CHANGES,
   CHUNK_DENSE_HITS,
   CHUNK_DENSE_SHIFT,
@@ -54,6 +58,7 @@ import {
   CHUNK_PROBE_WASTE,
   CHUNK_SEQUENTIAL,
   CHUNK_STREAM_SLOTS,
+  CHUNK_STREAM_CAP,
   CHUNK_STREAMS,
   CHUNK_STRIDE,
   MAX_BLOCK_SHIFT,
@@ -69,6 +74,15 @@ const STREAM_GAP = 4;
 const FIRST_STEP_SHIFT = 2;
 /** Density probes per re-evaluation of a chunk's density block. */
 const DENSE_SAMPLES = 8;
+/** Stream probes per verdict on the chunk's stream block. */
+const STREAM_SAMPLES = 8;
+/**
+ * Evaluations without a verdict after which a cap on the stream block is
+ * raised by one size (re-exploring); doubled, up to CAP_RETRY_MAX, each time
+ * the raised size wastes again.
+ */
+const CAP_RETRY = 16;
+const CAP_RETRY_MAX = 1024;
 
 export type BlockPolicy = { kind: 'elastic' } | { kind: 'fixed'; shift: number };
 
@@ -242,12 +256,31 @@ function evaluate(chunks: Int32Array, base: number): void {
   else if (ratio >= GROW_AT) next = shift + 1;
   else if (sequential === 0) next = MIN_BLOCK_SHIFT; // no locality at all: straight to 4 KiB
   else if (ratio < SHRINK_BELOW) next = shift - 1;
-  if (hits + waste >= 16) {
-    if (waste > 2 * hits && next >= shift) next = shift - 1;
+  // Probes cap the stream block: a strided walk continues its streams at
+  // every miss, yet uses a third of each block (stencil at 128M: 7.6x the
+  // pages a 4 KiB block fetched). Blocks whose far page is mostly evicted
+  // untouched cap the block below their size; blocks used lift the cap by one.
+  let cap = Atomics.load(chunks, base + CHUNK_STREAM_CAP);
+  const period = Atomics.load(chunks, base + CHUNK_CAP_PERIOD) || CAP_RETRY;
+  if (hits + waste >= STREAM_SAMPLES) {
+    if (waste > hits) {
+      // A second waste verdict on a re-explored size: look again less often.
+      if (cap < MAX_BLOCK_SHIFT) Atomics.store(chunks, base + CHUNK_CAP_PERIOD, Math.min(CAP_RETRY_MAX, 2 * period));
+      cap = Math.max(MIN_BLOCK_SHIFT, shift - 1);
+    } else {
+      if (shift >= cap) cap = Math.min(MAX_BLOCK_SHIFT, cap + 1);
+      Atomics.store(chunks, base + CHUNK_CAP_PERIOD, CAP_RETRY);
+    }
+    Atomics.store(chunks, base + CHUNK_STREAM_CAP, cap);
+    Atomics.store(chunks, base + CHUNK_CAP_AGE, 0);
     Atomics.store(chunks, base + CHUNK_PROBE_HITS, 0);
     Atomics.store(chunks, base + CHUNK_PROBE_WASTE, 0);
+  } else if (cap < MAX_BLOCK_SHIFT && Atomics.add(chunks, base + CHUNK_CAP_AGE, 1) + 1 >= period) {
+    cap++;
+    Atomics.store(chunks, base + CHUNK_STREAM_CAP, cap);
+    Atomics.store(chunks, base + CHUNK_CAP_AGE, 0);
   }
-  next = Math.max(MIN_BLOCK_SHIFT, Math.min(MAX_BLOCK_SHIFT, next));
+  next = Math.max(MIN_BLOCK_SHIFT, Math.min(MAX_BLOCK_SHIFT, cap, next));
   if (next !== shift) {
     Atomics.store(chunks, base + CHUNK_BLOCK_SHIFT, next);
     Atomics.add(chunks, base + CHUNK_CHANGES, 1);

@@ -67,6 +67,11 @@ export const CHUNK_STREAM_SLOTS = 4;
 export const CHUNK_DENSE_SHIFT = 16;
 export const CHUNK_DENSE_HITS = 17;
 export const CHUNK_DENSE_WASTE = 18;
+/** The largest stream block (log2 pages) that probes allow, and the evaluations since it was last set. */
+export const CHUNK_STREAM_CAP = 19;
+export const CHUNK_CAP_AGE = 20;
+/** Evaluations without a verdict before the cap is raised to look again: doubles each time the look wastes. */
+export const CHUNK_CAP_PERIOD = 21;
 
 // ---- control block (Int32Array); each field on its own 64-byte line
 const LINE = 16; // int32s per cache line
@@ -157,7 +162,10 @@ export function allocatePagerShared(pages: number, lanes: number, budgetPages: n
     failure: new SharedArrayBuffer(FAILURE_BYTES),
   };
   const chunks = new Int32Array(shared.chunks);
-  for (let c = 0; c < chunkCount(pages); c++) chunks[c * CHUNK_STRIDE + CHUNK_BLOCK_SHIFT] = initialBlockShift;
+  for (let c = 0; c < chunkCount(pages); c++) {
+    chunks[c * CHUNK_STRIDE + CHUNK_BLOCK_SHIFT] = initialBlockShift;
+    chunks[c * CHUNK_STRIDE + CHUNK_STREAM_CAP] = MAX_BLOCK_SHIFT;
+  }
   const control = new Int32Array(shared.control);
   control[CTL_BUDGET_PAGES] = budgetPages;
   return shared;
