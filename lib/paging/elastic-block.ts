@@ -255,7 +255,7 @@ function evaluate(chunks: Int32Array, base: number): void {
   if (sequential === misses) next = shift + 2; // every miss continued a stream: a confirmed scan
   else if (ratio >= GROW_AT) next = shift + 1;
   else if (sequential === 0) next = MIN_BLOCK_SHIFT; // no locality at all: straight to 4 KiB
-  else if (ratio < SHRINK_BELOW) next = shift - 1;
+  else if (ratio <= SHRINK_BELOW) next = shift - 1;
   // Probes cap the stream block: a strided walk continues its streams at
   // every miss, yet uses a third of each block (stencil at 128M: 7.6x the
   // pages a 4 KiB block fetched). Blocks whose far page is mostly evicted
