@@ -17,6 +17,7 @@ import { FaultKind } from '../uffd/event-layout';
 import { blockPagesFor, fetchPagesFor, isDenseMiss, recordMiss, recordProbe, type BlockPolicy } from '../paging/elastic-block';
 import {
   CHUNK_INSTALLS,
+  CHUNK_LAST_WP,
   CHUNK_PAGES,
   CHUNK_STRIDE,
   CHUNK_WP_FAULTS,
@@ -171,6 +172,7 @@ export class FaultHandler {
    * that is written more often than not, the rest of the page's block is
    * unprotected (and counted dirty) with it: a read-modify-write pass over a
    * block installed by its read would otherwise take a WP fault per page.
+   * After a WP fault on the page before, the next MAX_BLOCK_PAGES are.
    */
   #writeFault(page: number): void {
     Atomics.add(this.#chunks, Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE + CHUNK_WP_FAULTS, 1);
@@ -181,19 +183,24 @@ export class FaultHandler {
       // The page was zapped meanwhile (an eviction): waking is all it needs.
       this.#region.wake(page * PAGE_SIZE, PAGE_SIZE);
     }
-    if (this.#writeHeavy(page)) this.#unprotectAhead(page);
+    // Writes walking forward over pages installed by reads (a result vector
+    // filled in place) unprotect the next MAX_BLOCK_PAGES, whatever the block.
+    const last = Atomics.exchange(this.#chunks, Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE + CHUNK_LAST_WP, page + 1) - 1;
+    if (last >= 0 && page > last && page - last <= 2) this.#unprotectAhead(page, Math.min(page + 1 + MAX_BLOCK_PAGES, this.#pages));
+    else if (this.#writeHeavy(page)) {
+      const block = blockPagesFor(this.#chunks, page, this.#policy);
+      this.#unprotectAhead(page, Math.min(page - (page % block) + block, this.#pages));
+    }
   }
 
   /**
-   * Unprotects the clean RESIDENT pages after `page` in its block, in runs.
+   * Unprotects the clean RESIDENT pages in (page, end), in runs.
    * Each page is pinned (FETCHING) and flagged dirty before its protection
    * goes: a page that the reclaimer evicted and a lane reinstalled between a
    * look and the ioctl would otherwise lose its write tracking. A page that
    * is busy, not resident or already dirty ends the run.
    */
-  #unprotectAhead(page: number): void {
-    const block = blockPagesFor(this.#chunks, page, this.#policy);
-    const end = Math.min(page - (page % block) + block, this.#pages);
+  #unprotectAhead(page: number, end: number): void {
     let q = page + 1;
     while (q < end) {
       let r = q;

@@ -72,6 +72,8 @@ export const CHUNK_STREAM_CAP = 19;
 export const CHUNK_CAP_AGE = 20;
 /** Evaluations without a verdict before the cap is raised to look again: doubles each time the look wastes. */
 export const CHUNK_CAP_PERIOD = 21;
+/** The page of the chunk's last WP fault, plus one (0: none). */
+export const CHUNK_LAST_WP = 22;
 
 // ---- control block (Int32Array); each field on its own 64-byte line
 const LINE = 16; // int32s per cache line

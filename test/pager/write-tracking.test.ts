@@ -12,6 +12,26 @@ const skip = uffdSkipReason();
 printSkip(skip, 'write-tracking tests');
 
 describe.skipIf(skip !== undefined)('write tracking', () => {
+  it('writes walking forward over pages installed by reads take a WP fault per 64 pages or so, not one per page', async () => {
+    const region = await createRegion({ size: 32 * MiB, localBytes: 16 * MiB, lanes: 1, block: '4k' });
+    try {
+      const words = new Uint32Array(region.view());
+      const pages = 1024; // 4 MiB: stays resident
+      let sum = 0;
+      for (let p = 0; p < pages; p++) sum += words[p * WORDS_PER_PAGE + 3]; // zero-filled, write-protected
+      const before = region.stats();
+      for (let p = 0; p < pages; p++) words[p * WORDS_PER_PAGE + 3] = p + 1;
+      const wp = region.stats().faults.wp - before.faults.wp;
+      console.log(`walking writes over ${pages} read pages: ${wp} WP faults`);
+      let bad = sum;
+      for (let p = 0; p < pages; p++) if (words[p * WORDS_PER_PAGE + 3] !== p + 1) bad++;
+      expect(bad).toBe(0);
+      expect(wp).toBeLessThan(pages / 16);
+    } finally {
+      await region.close();
+    }
+  });
+
   it.each(['64k', 'elastic'])('a read-modify-write pass takes a WP fault per chunk or so, not one per page, and loses no write (block %s)', async (block) => {
     const region = await createRegion({ size: 32 * MiB, localBytes: 16 * MiB, lanes: 1, block });
     try {
