@@ -17,8 +17,8 @@
  *
  * Reference bits are emulated: a referenced RESIDENT page met by the CLOCK
  * hand loses FLAG_REF and is zapped, so that its next touch raises a MINOR
- * fault that sets FLAG_REF again. A page with FLAG_NEW (a block's page other
- * than the faulting one, installed since the hand last passed) loses it and
+ * fault that sets FLAG_REF again. A page with FLAG_NEW (a page of a
+ * multi-page block, installed since the hand last passed) loses it and
  * is spared without a zap: its touches are still to come, and the hand,
  * sweeping addresses, not ages, would otherwise evict the block a stream has
  * just fetched. PREFETCHED pages never touched go first.

@@ -474,9 +474,11 @@ export class FaultHandler {
     // A write fault maps its whole block writable and dirty: a WP fault per
     // page costs a full round trip, far more than writing a clean page back.
     // The faulting page is referenced only when it comes back soon after its
-    // eviction (paging/refault.ts): its touch is done. The rest of
-    // the block is FLAG_NEW, spared one pass of the hand without a zap, as
-    // the touches it was fetched for are still to come. Pages with neither
+    // eviction (paging/refault.ts). The pages of a multi-page block are
+    // otherwise FLAG_NEW, spared one pass of the hand without a zap, as the
+    // touches the block was fetched for are still to come (the faulting page
+    // with them, so that the block is spared, and later evicted, as one run
+    // of pages: one zap). Pages with neither
     // are evicted at the hand's next pass unless a fault references them
     // meanwhile (a zap per page, and a MINOR fault per touched one, cost
     // more than refetching the few that turn out hot).
@@ -490,7 +492,7 @@ export class FaultHandler {
       const dirty = writable && this.#trackWrites ? FLAG_DIRTY : 0;
       const referenced = p === page && isRecentRefault(this.#control, this.#evictedAt, p);
       if (referenced) this.#stats[this.#statsBase + LANE_REFAULTS]++;
-      Atomics.store(this.#flags, p, fromRemote | (p === sentinel ? probe : dirty | (referenced ? FLAG_REF : p === page ? 0 : FLAG_NEW)));
+      Atomics.store(this.#flags, p, fromRemote | (p === sentinel ? probe : dirty | (referenced ? FLAG_REF : end - start > 1 ? FLAG_NEW : 0)));
       Atomics.store(this.#owners, p, this.#owner);
     }
     let q = start;

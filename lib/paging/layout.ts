@@ -42,7 +42,7 @@ export const FLAG_REMOTE_VALID = 1 << 2;
 export const FLAG_PROBE = 1 << 3;
 /** With FLAG_PROBE: the probe of a miss that continued no stream (a density probe: elastic-block.ts). */
 export const FLAG_DENSE_PROBE = 1 << 4;
-/** Installed since the CLOCK hand last passed: spared once, without a zap (its age, not its use). */
+/** A page of a multi-page block installed since the CLOCK hand last passed: spared once, without a zap (its age, not its use). */
 export const FLAG_NEW = 1 << 5;
 
 // ---- chunk table (Int32Array, CHUNK_STRIDE ints per chunk: two 64-byte lines)
