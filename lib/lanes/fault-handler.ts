@@ -14,7 +14,7 @@ import { COMPLETION_STATUS, COMPLETION_STRIDE, OpKind, completionBuffer, opBuffe
 import { completionError } from '../transport/completion-error';
 import { UffdRegion } from '../uffd/uffd-region';
 import { FaultKind } from '../uffd/event-layout';
-import { blockPagesFor, fetchPagesFor, isDenseMiss, recordMiss, recordProbe, type BlockPolicy } from '../paging/elastic-block';
+import { blockPagesFor, isolatedMissPages, recordMiss, recordProbe, streamPagesFor, type BlockPolicy } from '../paging/elastic-block';
 import {
   CHUNK_INSTALLS,
   CHUNK_LAST_WP,
@@ -317,14 +317,14 @@ export class FaultHandler {
 
   /** Fetches the block around `page`; false when another lane claimed `page` first. */
   #fetch(page: number, write: boolean): boolean {
-    let blockPages = Math.min(fetchPagesFor(this.#chunks, page, this.#policy), MAX_BLOCK_PAGES);
+    const stream = streamPagesFor(this.#chunks, page, this.#policy);
+    let blockPages = Math.min(stream > 0 ? stream : isolatedMissPages(this.#chunks, page, this.#policy), MAX_BLOCK_PAGES);
     // Which probe this fetch is, if any (#install): every probeEvery-th
-    // multi-page block of a stream, every (2 x probeEvery)-th miss that
-    // continues none (with one page more than its block when that is one
-    // page; every 8th cost uniform random updates 8% more pages fetched).
+    // multi-page block of a stream (every other one from 16 pages up), every
+    // probeEvery-th miss that continues none (with twice its block).
     let probe = 0;
     if (this.#probeEvery > 0) {
-      if (isDenseMiss(this.#chunks, page, this.#policy)) {
+      if (stream === 0) {
         if (++this.#denseMisses % this.#probeEvery === 0) {
           // Twice the density block: the probe asks whether the other half would be used.
           probe = FLAG_PROBE | FLAG_DENSE_PROBE;

@@ -21,7 +21,7 @@ export interface PagerConfig {
    */
   trackWrites: boolean;
   replacement: Replacement;
-  /** Every probeEvery-th multi-page block a lane installs is a probe (0: never). */
+  /** Every probeEvery-th stream block and isolated miss of a lane is a probe (0: never; elastic-block.ts). */
   probeEvery: number;
   /** The reclaimer runs while fewer pages than this are free... */
   lowFreePages: number;

@@ -20,7 +20,7 @@
  *
  * - density probes: locality without streams (a hot region touched in no
  *   order: a cache's slabs, a heap) shows as pages near a miss being touched
- *   soon after it. Every (2 x probeEvery)-th miss that continues no stream is
+ *   soon after it. Every probeEvery-th miss that continues no stream is
  *   fetched with twice the chunk's density block, and the faulting page's
  *   counterpart in the other half is left unmapped: its touch is a hit (a
  *   larger block would have been used), its eviction untouched is waste.
@@ -28,8 +28,9 @@
  * The chunk's block is used for misses that continue one of its streams,
  * except that the first continuation of a single-page block fetches at most
  * 16 KiB (two adjacent random misses are not yet a stream); a stream crossing
- * in from a neighbouring chunk brings its block. Any other miss fetches the
- * chunk's density block (fetchPagesFor), 4 KiB until density probes hit: it
+ * in from a neighbouring chunk brings its block (streamPagesFor). Any other
+ * miss fetches the chunk's density block (isolatedMissPages), 4 KiB until
+ * density probes hit: it
  * quadruples when all DENSE_SAMPLES probes hit, doubles when at least 3 in 4
  * do, and halves when fewer than 1 in 4 do.
  *
@@ -103,33 +104,27 @@ export function blockPagesFor(chunks: Int32Array, page: number, policy: BlockPol
 }
 
 /**
- * The block to fetch for a miss at `page`. Elastic: the chunk's block when
- * the miss continues one of its streams, else 4 KiB: a cold, isolated miss
- * in a chunk that once streamed (an initialising scan, say) must not fetch
- * 256 KiB it will not use. A stream that crosses into a neighbouring chunk
- * (either way) keeps the neighbour's block; a stream that restarts pays one
- * small fetch, then continues at full size.
+ * The block to fetch for a miss at `page` that continues a stream, or 0 when
+ * it continues none (elastic; a fixed block is always fetched whole). Such a
+ * miss fetches isolatedMissPages instead: a cold miss in a chunk that once
+ * streamed (an initialising scan, say) must not fetch 256 KiB it will not
+ * use. A stream that crosses into a neighbouring chunk (either way) keeps the
+ * neighbour's block; a stream that restarts pays one small fetch, then
+ * continues at full size.
  */
-export function fetchPagesFor(chunks: Int32Array, page: number, policy: BlockPolicy): number {
+export function streamPagesFor(chunks: Int32Array, page: number, policy: BlockPolicy): number {
   if (policy.kind === 'fixed') return 1 << policy.shift;
   const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
   const slot = streamOf(chunks, base, page);
   if (slot >= 0) return 1 << nextShift(chunks, base, slot);
   const neighbour = neighbourStream(chunks, base, page);
-  return neighbour < 0 ? 1 << Atomics.load(chunks, base + CHUNK_DENSE_SHIFT) : 1 << nextShift(chunks, neighbour, streamOf(chunks, neighbour, page));
+  return neighbour < 0 ? 0 : 1 << nextShift(chunks, neighbour, streamOf(chunks, neighbour, page));
 }
 
-/** The block a miss at `page` that continues no stream fetches: what refetching an evicted page costs. */
+/** The block a miss at `page` that continues no stream fetches (the density block): what refetching an evicted page costs. */
 export function isolatedMissPages(chunks: Int32Array, page: number, policy: BlockPolicy): number {
   if (policy.kind === 'fixed') return 1 << policy.shift;
   return 1 << Atomics.load(chunks, Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE + CHUNK_DENSE_SHIFT);
-}
-
-/** Elastic: whether a miss at `page` continues no stream (its block is the chunk's density block). */
-export function isDenseMiss(chunks: Int32Array, page: number, policy: BlockPolicy): boolean {
-  if (policy.kind === 'fixed') return false;
-  const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
-  return streamOf(chunks, base, page) < 0 && neighbourStream(chunks, base, page) < 0;
 }
 
 /**

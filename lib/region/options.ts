@@ -31,8 +31,9 @@ export interface RegionOptions {
   /** 'wp' (default where the kernel offers WP on shmem) or 'always'. */
   dirtyTracking?: DirtyTracking;
   /**
-   * Every Nth multi-page block is a locality probe (0 = none). Default 8 for
-   * elastic blocks; 0 for a fixed block, which has no policy to feed.
+   * Every Nth multi-page block of a stream, and every Nth miss that continues
+   * no stream, is a locality probe (0 = none). Default 8 for elastic blocks;
+   * 0 for a fixed block, which has no policy to feed.
    */
   probeEvery?: number;
   /** Bound on connecting and on any one data operation (ms). */
