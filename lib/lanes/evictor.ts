@@ -191,12 +191,7 @@ export class Evictor {
    * a run: it is EVICTING, owned by this evictor.
    */
   #zapSpan(end: number): void {
-    if (this.#spanPages === 0) {
-      this.#secondChances.fill(0, 0, end - this.#spanStart);
-      return;
-    }
-    this.#spanPages = 0;
-    let q = this.#spanStart;
+    let q = this.#spanPages === 0 ? end : this.#spanStart;
     while (q < end) {
       while (q < end && this.#changedBehind(q)) q++;
       let r = q;
@@ -207,6 +202,7 @@ export class Evictor {
       }
       q = r;
     }
+    this.#spanPages = 0;
     this.#secondChances.fill(0, 0, end - this.#spanStart);
   }
 

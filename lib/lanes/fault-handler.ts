@@ -175,7 +175,8 @@ export class FaultHandler {
    * After a WP fault on the page before, the next MAX_BLOCK_PAGES are.
    */
   #writeFault(page: number): void {
-    Atomics.add(this.#chunks, Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE + CHUNK_WP_FAULTS, 1);
+    const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
+    Atomics.add(this.#chunks, base + CHUNK_WP_FAULTS, 1);
     Atomics.or(this.#flags, page, FLAG_DIRTY | FLAG_REF);
     try {
       this.#region.writeProtect(page * PAGE_SIZE, PAGE_SIZE, false, true);
@@ -185,7 +186,7 @@ export class FaultHandler {
     }
     // Writes walking forward over pages installed by reads (a result vector
     // filled in place) unprotect the next MAX_BLOCK_PAGES, whatever the block.
-    const last = Atomics.exchange(this.#chunks, Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE + CHUNK_LAST_WP, page + 1) - 1;
+    const last = Atomics.exchange(this.#chunks, base + CHUNK_LAST_WP, page + 1) - 1;
     if (last >= 0 && page > last && page - last <= 2) this.#unprotectAhead(page, Math.min(page + 1 + MAX_BLOCK_PAGES, this.#pages));
     else if (this.#writeHeavy(page)) {
       const block = blockPagesFor(this.#chunks, page, this.#policy);
@@ -478,12 +479,11 @@ export class FaultHandler {
     // otherwise FLAG_NEW, spared one pass of the hand without a zap, as the
     // touches the block was fetched for are still to come (the faulting page
     // with them, so that the block is spared, and later evicted, as one run
-    // of pages: one zap). Pages with neither
-    // are evicted at the hand's next pass unless a fault references them
-    // meanwhile (a zap per page, and a MINOR fault per touched one, cost
-    // more than refetching the few that turn out hot).
+    // of pages: one zap). Pages with neither are evicted at the hand's next
+    // pass unless a fault references them meanwhile (a zap per page, and a
+    // MINOR fault per touched one, cost more than refetching the few that
+    // turn out hot).
     const writable = write || !this.#trackWrites || this.#writeHeavy(page);
-
     if (!writable) this.#countInstalls(page);
     for (let p = start; p < end; p++) {
       const was = this.#claimed[p - start];
