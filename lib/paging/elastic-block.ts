@@ -20,10 +20,12 @@
  *
  * - density probes: locality without streams (a hot region touched in no
  *   order: a cache's slabs, a heap) shows as pages near a miss being touched
- *   soon after it. Every probeEvery-th miss that continues no stream is
- *   fetched with twice the chunk's density block, and the faulting page's
- *   counterpart in the other half is left unmapped: its touch is a hit (a
- *   larger block would have been used), its eviction untouched is waste.
+ *   soon after it. Every probeEvery-th miss of a chunk that continues no
+ *   stream (less often where probes keep finding nothing) is fetched with
+ *   twice the chunk's density block, and the faulting page's counterpart in
+ *   the other half is left unmapped: its touch soon after is a hit (a larger
+ *   block would have been used), a late touch or its eviction untouched is
+ *   waste (paging/refault.ts: DENSE_HIT_WINDOW).
  *
  * The chunk's block is used for misses that continue one of its streams,
  * except that the first continuation of a single-page block fetches at most
@@ -50,7 +52,9 @@ import {
   CHUNK_CAP_AGE,
   CHUNK_CAP_PERIOD,
   CHUNK_CHANGES,
+  CHUNK_DENSE_BACKOFF,
   CHUNK_DENSE_HITS,
+  CHUNK_DENSE_MISSES,
   CHUNK_DENSE_SHIFT,
   CHUNK_DENSE_WASTE,
   CHUNK_MISSES,
@@ -75,6 +79,14 @@ const STREAM_GAP = 4;
 const FIRST_STEP_SHIFT = 2;
 /** Density probes per re-evaluation of a chunk's density block. */
 const DENSE_SAMPLES = 8;
+/**
+ * A chunk's density probes run every probeEvery << backoff misses that
+ * continue no stream; each verdict that finds no locality at the smallest
+ * block doubles the period, up to 2^MAX_DENSE_BACKOFF times, and a verdict
+ * that grows the block resets it. Under uniform random access (gups) a probe
+ * costs a page fetched and, half the time, a MINOR fault, for nothing.
+ */
+const MAX_DENSE_BACKOFF = 5;
 /** Stream probes per verdict on the chunk's stream block. */
 const STREAM_SAMPLES = 8;
 /**
@@ -213,6 +225,19 @@ export function recordMiss(chunks: Int32Array, page: number, start: number, end:
   evaluate(chunks, base);
 }
 
+/**
+ * Counts a miss at `page` that continues no stream; true when it is the
+ * chunk's turn for a density probe (every probeEvery << backoff such misses).
+ */
+export function isDensityProbeDue(chunks: Int32Array, page: number, probeEvery: number): boolean {
+  const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
+  const period = probeEvery << Atomics.load(chunks, base + CHUNK_DENSE_BACKOFF);
+  if (Atomics.add(chunks, base + CHUNK_DENSE_MISSES, 1) + 1 < period) return false;
+  // Lanes racing here may both see the period reached: at worst one extra probe.
+  Atomics.store(chunks, base + CHUNK_DENSE_MISSES, 0);
+  return true;
+}
+
 /** A probe page of this chunk was touched (hit) or evicted untouched (waste). */
 export function recordProbe(chunks: Int32Array, page: number, hit: boolean, dense: boolean): void {
   const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
@@ -230,6 +255,9 @@ export function recordProbe(chunks: Int32Array, page: number, hit: boolean, dens
   if (waste === 0) next = shift + 2; // every probe hit: a dense region
   else if (4 * hits >= 3 * (hits + waste)) next = shift + 1;
   else if (4 * hits < hits + waste) next = shift - 1;
+  const backoff = Atomics.load(chunks, base + CHUNK_DENSE_BACKOFF);
+  if (next > shift) Atomics.store(chunks, base + CHUNK_DENSE_BACKOFF, 0);
+  else if (next < MIN_BLOCK_SHIFT && backoff < MAX_DENSE_BACKOFF) Atomics.store(chunks, base + CHUNK_DENSE_BACKOFF, backoff + 1);
   next = Math.max(MIN_BLOCK_SHIFT, Math.min(MAX_BLOCK_SHIFT, next));
   if (next !== shift) Atomics.store(chunks, base + CHUNK_DENSE_SHIFT, next);
 }

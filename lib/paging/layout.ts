@@ -74,6 +74,9 @@ export const CHUNK_CAP_AGE = 20;
 export const CHUNK_CAP_PERIOD = 21;
 /** The page of the chunk's last WP fault, plus one (0: none). */
 export const CHUNK_LAST_WP = 22;
+/** Misses continuing no stream since the last density probe, and the log2 of the probe period's multiple of probeEvery. */
+export const CHUNK_DENSE_MISSES = 23;
+export const CHUNK_DENSE_BACKOFF = 24;
 
 // ---- control block (Int32Array); each field on its own 64-byte line
 const LINE = 16; // int32s per cache line

@@ -11,6 +11,11 @@
  * the hand's first pass unless a later touch (a MINOR fault after a zap)
  * shows it is used again.
  *
+ * The same stamps time density probes (elastic-block.ts): while a probe's
+ * sentinel waits, unmapped, for its first touch, its slot holds the
+ * eviction count at its install (the slot is read again only after the
+ * page's next eviction has overwritten it).
+ *
  * Why not install every faulting page referenced, as textbook CLOCK does:
  * the reference bit is emulated by a zap, and a zapped page's next touch
  * costs a MINOR fault, which here costs nearly what a fetch does. Pages
@@ -34,4 +39,25 @@ export function isRecentRefault(control: Int32Array, evictedAt: Int32Array, page
   if (at === 0) return false; // never evicted
   const distance = (Atomics.load(control, CTL_EVICTIONS) - at) | 0;
   return distance >= 0 && distance <= Atomics.load(control, CTL_BUDGET_PAGES) * REFAULT_WINDOW;
+}
+
+/**
+ * How soon, as a fraction of the local budget in evictions, a density
+ * probe's sentinel must be touched to count as a hit. Under uniform random
+ * access (gups at 50% local) a page near a miss is touched before its
+ * eviction more often than not, just as any page is: that is no locality,
+ * and a block fetched for it displaces a page as likely to be used. Pages
+ * with locality are touched soon after their neighbour's miss.
+ */
+export const DENSE_HIT_WINDOW = REFAULT_WINDOW;
+
+/** Stamps a density probe's sentinel (claimed by the caller) with the evictions so far. */
+export function stampSentinel(control: Int32Array, evictedAt: Int32Array, page: number): void {
+  Atomics.store(evictedAt, page, Atomics.load(control, CTL_EVICTIONS) | 0);
+}
+
+/** Whether a density probe's sentinel, touched now, was touched within DENSE_HIT_WINDOW of its install. */
+export function isTouchedSoon(control: Int32Array, evictedAt: Int32Array, page: number): boolean {
+  const distance = (Atomics.load(control, CTL_EVICTIONS) - Atomics.load(evictedAt, page)) | 0;
+  return distance <= Atomics.load(control, CTL_BUDGET_PAGES) * DENSE_HIT_WINDOW;
 }

@@ -62,6 +62,28 @@ describe.skipIf(skip !== undefined)('elastic blocks', () => {
     }
   });
 
+  it('stay at 4k under uniform random access with half the footprint local (gups: a neighbour used late is no locality)', async () => {
+    // At 50% local a page near a random miss is touched before its eviction
+    // more often than not, as any page is; a density block grown on that
+    // fetches pages that displace others as likely to be used.
+    const region = await createRegion({ size: 32 * MiB, localBytes: 16 * MiB, lanes: 1, block: 'elastic' });
+    try {
+      sequential(region);
+      const before = region.stats();
+      const pages = (32 * MiB) / 4096;
+      random(region, 4 * pages, 7);
+      const after = region.stats();
+      const missing = after.faults.missing - before.faults.missing;
+      const fetched = after.pagesFetched - before.pagesFetched;
+      const used = Object.fromEntries(Object.entries(after.blockSizes).filter(([, n]) => n > 0));
+      console.log(`uniform random at 50% local: ${missing} MISSING faults fetched ${fetched} pages; blocks ${JSON.stringify(used)}`);
+      expect(used).toEqual({ '4k': 16 });
+      expect(fetched).toBeLessThan(1.2 * missing);
+      expect(region.failure).toBeUndefined();
+    } finally {
+      await region.close();
+    }
+  });
 
   it('grow on a sequential scan, settle at 4k on uniform random access, and follow alternating phases', async () => {
     const region = await createRegion({ size: 64 * MiB, localBytes: 8 * MiB, lanes: 2, block: 'elastic' });
