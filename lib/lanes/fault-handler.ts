@@ -14,7 +14,7 @@ import { COMPLETION_STATUS, COMPLETION_STRIDE, OpKind, completionBuffer, opBuffe
 import { completionError } from '../transport/completion-error';
 import { UffdRegion } from '../uffd/uffd-region';
 import { FaultKind } from '../uffd/event-layout';
-import { blockPagesFor, isDensityProbeDue, isolatedMissPages, recordMiss, recordProbe, streamPagesFor, type BlockPolicy } from '../paging/elastic-block';
+import { blockPagesFor, isDensityProbeDue, isStreamProbeDue, isolatedMissPages, recordMiss, recordProbe, streamPagesFor, type BlockPolicy } from '../paging/elastic-block';
 import {
   CHUNK_INSTALLS,
   CHUNK_LAST_WP,
@@ -90,7 +90,6 @@ export class FaultHandler {
   readonly #completions = completionBuffer(MAX_BLOCK_PAGES);
   /** Per block offset: the state claimed (ZERO or REMOTE), or NOT_CLAIMED. */
   readonly #claimed = new Int8Array(MAX_BLOCK_PAGES);
-  #installs = 0;
 
   constructor(init: LaneInit) {
     this.#region = UffdRegion.attach(init.region);
@@ -324,10 +323,9 @@ export class FaultHandler {
   #fetch(page: number, write: boolean): boolean {
     const stream = streamPagesFor(this.#chunks, page, this.#policy);
     let blockPages = Math.min(stream > 0 ? stream : isolatedMissPages(this.#chunks, page, this.#policy), MAX_BLOCK_PAGES);
-    // Which probe this fetch is, if any (#install): every probeEvery-th
-    // multi-page block of a stream (every other one from 16 pages up); a
-    // miss that continues none when its chunk's density probe is due (with
-    // twice its block).
+    // Which probe this fetch is, if any (#install): a multi-page block of a
+    // stream when its chunk's stream probe is due; a miss that continues
+    // none when its chunk's density probe is due (with twice its block).
     let probe = 0;
     if (this.#probeEvery > 0) {
       if (stream === 0) {
@@ -336,8 +334,7 @@ export class FaultHandler {
           probe = FLAG_PROBE | FLAG_DENSE_PROBE;
           blockPages = Math.min(2 * blockPages, MAX_BLOCK_PAGES);
         }
-      } else if (blockPages > 1 && ++this.#installs % (blockPages >= 16 ? 2 : this.#probeEvery) === 0) {
-        // Large blocks are probed every other time: a wasted one costs a lot, a probe one fault.
+      } else if (blockPages > 1 && isStreamProbeDue(this.#chunks, page, blockPages, this.#probeEvery)) {
         probe = FLAG_PROBE;
       }
     }

@@ -63,6 +63,8 @@ import {
   CHUNK_PROBE_WASTE,
   CHUNK_SEQUENTIAL,
   CHUNK_STREAM_SLOTS,
+  CHUNK_STREAM_BACKOFF,
+  CHUNK_STREAM_BLOCKS,
   CHUNK_STREAM_CAP,
   CHUNK_STREAMS,
   CHUNK_STRIDE,
@@ -86,9 +88,19 @@ const DENSE_SAMPLES = 8;
  * that grows the block resets it. Under uniform random access (gups) a probe
  * costs a page fetched and, half the time, a MINOR fault, for nothing.
  */
-const MAX_DENSE_BACKOFF = 5;
+const MAX_DENSE_BACKOFF = 3;
 /** Stream probes per verdict on the chunk's stream block. */
 const STREAM_SAMPLES = 8;
+/**
+ * A chunk's stream probes run every other block of 16 pages or more (a
+ * wasted large block costs a lot) and every probeEvery-th smaller one, times
+ * 2^backoff: each verdict that finds the blocks used doubles the period, up
+ * to 2^MAX_STREAM_BACKOFF times, and a single wasted probe resets it (a
+ * verdict at the reduced rate would take many blocks to come). A probe
+ * costs its sentinel's touch a MINOR fault; a scan whose blocks are all used
+ * (pagerank's edge array) paid one per two blocks for nothing.
+ */
+const MAX_STREAM_BACKOFF = 4;
 /**
  * Evaluations without a verdict after which a cap on the stream block is
  * raised by one size (re-exploring); doubled, up to CAP_RETRY_MAX, each time
@@ -238,11 +250,21 @@ export function isDensityProbeDue(chunks: Int32Array, page: number, probeEvery: 
   return true;
 }
 
+/** Counts a multi-page stream block of `blockPages` at `page`; true when it is the chunk's turn for a stream probe. */
+export function isStreamProbeDue(chunks: Int32Array, page: number, blockPages: number, probeEvery: number): boolean {
+  const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
+  const period = (blockPages >= 16 ? 2 : probeEvery) << Atomics.load(chunks, base + CHUNK_STREAM_BACKOFF);
+  if (Atomics.add(chunks, base + CHUNK_STREAM_BLOCKS, 1) + 1 < period) return false;
+  Atomics.store(chunks, base + CHUNK_STREAM_BLOCKS, 0);
+  return true;
+}
+
 /** A probe page of this chunk was touched (hit) or evicted untouched (waste). */
 export function recordProbe(chunks: Int32Array, page: number, hit: boolean, dense: boolean): void {
   const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
   if (!dense) {
     Atomics.add(chunks, base + (hit ? CHUNK_PROBE_HITS : CHUNK_PROBE_WASTE), 1);
+    if (!hit) Atomics.store(chunks, base + CHUNK_STREAM_BACKOFF, 0);
     return;
   }
   Atomics.add(chunks, base + (hit ? CHUNK_DENSE_HITS : CHUNK_DENSE_WASTE), 1);
@@ -286,13 +308,16 @@ function evaluate(chunks: Int32Array, base: number): void {
   let cap = Atomics.load(chunks, base + CHUNK_STREAM_CAP);
   const period = Atomics.load(chunks, base + CHUNK_CAP_PERIOD) || CAP_RETRY;
   if (hits + waste >= STREAM_SAMPLES) {
+    const backoff = Atomics.load(chunks, base + CHUNK_STREAM_BACKOFF);
     if (waste > hits) {
       // A second waste verdict on a re-explored size: look again less often.
       if (cap < MAX_BLOCK_SHIFT) Atomics.store(chunks, base + CHUNK_CAP_PERIOD, Math.min(CAP_RETRY_MAX, 2 * period));
       cap = Math.max(MIN_BLOCK_SHIFT, shift - 1);
+      Atomics.store(chunks, base + CHUNK_STREAM_BACKOFF, 0);
     } else {
       if (shift >= cap) cap = Math.min(MAX_BLOCK_SHIFT, cap + 1);
       Atomics.store(chunks, base + CHUNK_CAP_PERIOD, CAP_RETRY);
+      if (backoff < MAX_STREAM_BACKOFF) Atomics.store(chunks, base + CHUNK_STREAM_BACKOFF, backoff + 1);
     }
     Atomics.store(chunks, base + CHUNK_STREAM_CAP, cap);
     Atomics.store(chunks, base + CHUNK_CAP_AGE, 0);

@@ -77,6 +77,9 @@ export const CHUNK_LAST_WP = 22;
 /** Misses continuing no stream since the last density probe, and the log2 of the probe period's multiple of probeEvery. */
 export const CHUNK_DENSE_MISSES = 23;
 export const CHUNK_DENSE_BACKOFF = 24;
+/** Multi-page stream blocks since the last stream probe, and the log2 of the probe period's multiple. */
+export const CHUNK_STREAM_BLOCKS = 25;
+export const CHUNK_STREAM_BACKOFF = 26;
 
 // ---- control block (Int32Array); each field on its own 64-byte line
 const LINE = 16; // int32s per cache line

@@ -1,0 +1,62 @@
+// How often the elastic policy probes (paging/elastic-block.ts): probes cost
+// a MINOR fault or a wasted page each, so a chunk whose probes keep giving the
+// same answer is probed less and less, and one whose answer changes is probed
+// at the full rate again. Pure functions over a chunk table: no region needed.
+import { describe, expect, it } from 'vitest';
+import { allocatePagerShared } from '../../dist/paging/layout.js';
+import { isDensityProbeDue, isStreamProbeDue, recordMiss, recordProbe } from '../../dist/paging/elastic-block.js';
+
+const ELASTIC = { kind: 'elastic' } as const;
+const CHUNK_PAGES = 512;
+
+function chunkTable(): Int32Array {
+  return new Int32Array(allocatePagerShared(4 * CHUNK_PAGES, 1, 1024, 0).chunks);
+}
+
+/** A forward scan of chunk 0 in 16-page blocks, wrapping; each probe's sentinel is used (or not). Returns the probes taken. */
+function scan(chunks: Int32Array, blocks: number, used: boolean, from = 0): number {
+  let probes = 0;
+  for (let i = from; i < from + blocks; i++) {
+    const start = (i * 16) % CHUNK_PAGES;
+    if (isStreamProbeDue(chunks, start, 16, 8)) {
+      probes++;
+      recordProbe(chunks, start + 15, used, false);
+    }
+    recordMiss(chunks, start, start, start + 16, ELASTIC);
+  }
+  return probes;
+}
+
+describe('probe rate', () => {
+  it('stream probes back off while every probe is used, and return to every other block at the first waste', () => {
+    const chunks = chunkTable();
+    const used = scan(chunks, 512, true);
+    // Every other block throughout would be 256 probes.
+    expect(used).toBeLessThan(64);
+    const wasted = scan(chunks, 64, false, 512);
+    // From the first wasted probe on, every other block again.
+    expect(wasted).toBeGreaterThanOrEqual(20);
+  });
+
+  it('density probes back off where they find no locality, and return to the full rate when they find it', () => {
+    const chunks = chunkTable();
+    let probes = 0;
+    for (let miss = 0; miss < 4096; miss++) {
+      if (isDensityProbeDue(chunks, 7, 8)) {
+        probes++;
+        recordProbe(chunks, 8, false, true);
+      }
+    }
+    // Every 8th miss throughout would be 512 probes.
+    expect(probes).toBeLessThan(128);
+    let hits = 0;
+    for (let miss = 0; miss < 1024; miss++) {
+      if (isDensityProbeDue(chunks, 7, 8)) {
+        hits++;
+        recordProbe(chunks, 8, true, true);
+      }
+    }
+    // One verdict at the reduced rate (8 probes), then every 8th miss again.
+    expect(hits).toBeGreaterThanOrEqual(48);
+  });
+});
