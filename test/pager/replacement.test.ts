@@ -90,4 +90,32 @@ describe.skipIf(skip !== undefined)('replacement', () => {
       await region.close();
     }
   });
+
+  it('a block fetched over pages already local ages with them: the hand passes it as one run (one zap call), not page by page', async () => {
+    // Scattered single-page misses leave every fourth page of the first half
+    // local; a sequential pass then fetches large blocks around them. Had
+    // only the fetched pages been spared at the hand's next pass, every three
+    // of them would sit between two victims, and cost a zap call.
+    const region = await createRegion({ size: 16 * MiB, localBytes: 8 * MiB, lanes: 1, block: 'elastic' });
+    try {
+      const words = new Uint32Array(region.view());
+      const pages = words.length / WORDS_PER_PAGE;
+      const half = pages / 2;
+      for (let p = half; p < pages; p++) words[p * WORDS_PER_PAGE] = p; // the second half, then evicted
+      for (let p = 0; p < half; p += 4) words[p * WORDS_PER_PAGE] = p; // isolated misses
+      for (let p = 0; p < half; p++) words[p * WORDS_PER_PAGE] = p; // a stream
+      const before = region.stats();
+      let bad = 0;
+      for (let p = half; p < pages; p++) if (words[p * WORDS_PER_PAGE] !== p) bad++; // the hand passes the first half
+      for (let p = 0; p < half; p++) if (words[p * WORDS_PER_PAGE] !== p) bad++;
+      const after = region.stats();
+      const zapCalls = after.zapCalls - before.zapCalls;
+      console.log(`block over local pages: ${zapCalls} zap calls for ${after.evictions.clean + after.evictions.dirty - before.evictions.clean - before.evictions.dirty} evictions; blocks ${JSON.stringify(after.blockSizes)}`);
+      expect(bad).toBe(0);
+      expect(zapCalls).toBeLessThan(half / 16);
+      expect(region.failure).toBeUndefined();
+    } finally {
+      await region.close();
+    }
+  });
 });
