@@ -52,6 +52,24 @@ describe('bench workloads', () => {
     });
   }
 
+  it('the measured phase waits for the coordinator to sample it at both ends (the pager figures split exactly)', async () => {
+    // A measured phase far shorter than the coordinator's polling period:
+    // without the wait, stage 2 would pass unseen between two polls.
+    const native = loadWorkloads();
+    const plain = native.allocatePlain(FOOTPRINT);
+    try {
+      const seen: number[] = [];
+      const run = await runOnVcpus('gups', plain.address, FOOTPRINT, 2, { updates: 64 }, 7, undefined, (stage) => {
+        if (seen[seen.length - 1] !== stage) seen.push(stage);
+      });
+      expect(run.ok).toBe(true);
+      expect(seen).toContain(2);
+      expect(seen.indexOf(3)).toBeGreaterThan(seen.indexOf(2));
+    } finally {
+      native.freePlain(plain.buffer);
+    }
+  });
+
   it('the native entry point refuses an unknown workload', () => {
     const native = loadWorkloads();
     const plain = native.allocatePlain(FOOTPRINT);

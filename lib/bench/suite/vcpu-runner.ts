@@ -6,8 +6,11 @@
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { SYNC_BYTES, SYNC_GENERATION, SYNC_STAGE, SYNC_STOP, type WorkloadRunResult } from './native';
+import { SYNC_BYTES, SYNC_GENERATION, SYNC_SAMPLED, SYNC_SAMPLING, SYNC_STAGE, SYNC_STOP, type WorkloadRunResult } from './native';
 import type { VcpuJob } from './vcpu-main';
+
+/** How often the coordinator looks for a stage change (the measured phase waits up to this long at each end, its clock stopped). */
+const STAGE_POLL_MS = 2;
 
 const VCPU_SCRIPT = path.join(__dirname, 'vcpu-main.js');
 
@@ -73,7 +76,11 @@ export async function runOnVcpus(
   params: Record<string, number>,
   seed: number,
   canceller?: RunCanceller | RunCanceller[],
-  /** Called every `sampleMs` with the run's stage (1 init, 2 measured, 3 verify, 4 done). */
+  /**
+   * Called with the run's stage (1 init, 2 measured, 3 verify, 4 done) every
+   * `sampleMs`, and at once when it changes: the measured phase waits, its
+   * clock stopped, for the calls at its two ends.
+   */
   sample?: (stage: number) => void,
   sampleMs = 20,
 ): Promise<VcpuRun> {
@@ -81,8 +88,22 @@ export async function runOnVcpus(
   const cancellers = canceller === undefined ? [] : Array.isArray(canceller) ? canceller : [canceller];
   for (const c of cancellers) c.track(sync);
   const workers: Worker[] = [];
-  // Stage word: written by vCPU 0 after each stage's barrier (release); read here.
-  const timer = sample === undefined ? undefined : setInterval(() => sample(Atomics.load(sync, SYNC_STAGE)), sampleMs);
+  let timer: NodeJS.Timeout | undefined;
+  if (sample !== undefined) {
+    Atomics.store(sync, SYNC_SAMPLING, 1);
+    let sampled = 0;
+    let ticks = 0;
+    timer = setInterval(() => {
+      // Stage word: written by vCPU 0 at each stage's barrier (release); vCPU
+      // 0 then waits for SYNC_SAMPLED (acquire) to reach it.
+      const stage = Atomics.load(sync, SYNC_STAGE);
+      if (stage === sampled && ++ticks * STAGE_POLL_MS < sampleMs) return;
+      ticks = 0;
+      sample(stage);
+      sampled = stage;
+      Atomics.store(sync, SYNC_SAMPLED, stage);
+    }, STAGE_POLL_MS);
+  }
   try {
     const results = await Promise.all(
       Array.from({ length: threads }, (_, thread) => {

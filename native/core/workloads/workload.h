@@ -28,6 +28,9 @@ struct Cancelled {};
 //   int32[2]  stop (set by the coordinator to cancel)
 //   int32[3]  stage: 1 init, 2 measured, 3 verify, 4 done (thread 0 writes,
 //             the coordinator polls it to split the pager's stats by stage)
+//   int32[4]  the last stage the coordinator sampled (it writes)
+//   int32[5]  nonzero: the coordinator samples, and the measured phase
+//             waits, its clock stopped, for its samples at its two ends
 //   float64[8 + t]  per-thread partial (reductions), t < kMaxThreads
 struct SyncWords {
   int32_t* words;
@@ -52,6 +55,9 @@ class Run {
   void set_stage(int32_t stage) {
     if (thread_ == 0) __atomic_store_n(&sync_.words[3], stage, __ATOMIC_RELEASE);
   }
+  // Announces `stage` and, when the coordinator samples, waits (every
+  // thread: the call ends with a barrier) until it has sampled it.
+  void enter_stage(int32_t stage);
 
  private:
   SyncWords sync_;

@@ -85,26 +85,41 @@ double Run::all_sum(double mine) {
   return sum;
 }
 
+void Run::enter_stage(int32_t stage) {
+  set_stage(stage);
+  if (thread_ == 0 && __atomic_load_n(&sync_.words[5], __ATOMIC_ACQUIRE) != 0) {
+    // The coordinator polls every few ms; a late sample only blurs the
+    // split, so give up after a second rather than stall a stuck run.
+    const timespec nap{0, 100 * 1000};
+    for (int i = 0; i < 10000 && __atomic_load_n(&sync_.words[4], __ATOMIC_ACQUIRE) < stage; i++) {
+      checkpoint();
+      nanosleep(&nap, nullptr);
+    }
+  }
+  barrier();
+}
+
 Stages::Stages(const Context& ctx, Result& r) : ctx_(ctx), r_(r) {
   ctx_.run->barrier();
   ctx_.run->set_stage(1);
   t_ = now_ns();
 }
 
+// The measured phase's clock runs between the two stage changes' samples:
+// the pager's counters split exactly at its ends.
 void Stages::measure() {
   ctx_.run->barrier();
-  double t = now_ns();
-  r_.init_ns = t - t_;
-  ctx_.run->set_stage(2);
-  t_ = t;
+  r_.init_ns = now_ns() - t_;
+  ctx_.run->enter_stage(2);
+  t_ = now_ns();
 }
 
 void Stages::verify() {
   ctx_.run->barrier();
-  double t = now_ns();
+  const double t = now_ns();
   r_.measured_ns = t - t_;
-  ctx_.run->set_stage(3);
-  t_ = t;
+  ctx_.run->enter_stage(3);
+  t_ = now_ns();
 }
 
 void Stages::done() {
