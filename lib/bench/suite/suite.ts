@@ -117,6 +117,12 @@ export interface WorkloadReport {
   bestFixed: Policy;
   /** Elastic's slowdown minus the best fixed one's (percentage points / 100). */
   elasticVsBestFixed: number;
+  /**
+   * Elastic's measured time over the best fixed block's: the median, over
+   * the repeats, of the two runs of the same repeat (run side by side, so a
+   * slow spell of the machine lands on both). 1.05 = 5% slower.
+   */
+  elasticTimeRatio: number;
   /** Block sizes over time for the elastic run (phases only). */
   blockTimeline?: BlockSample[];
 }
@@ -141,6 +147,8 @@ export interface SuiteReport {
     cloudAverageSlowdown: Record<Policy, number> | null;
     kernelAverageSlowdown: Record<Policy, number> | null;
     bestFixed: Policy;
+    /** The workload (gups excluded) where elastic's time is furthest above the best fixed block's (elasticTimeRatio). */
+    worstElasticTimeRatio: { workload: string; ratio: number } | null;
     allVerified: boolean;
   };
   workloads: WorkloadReport[];
@@ -259,9 +267,9 @@ async function regionRun(
     const unhook = o.canceller.onCancel(() => region.close());
     thisRun.onCancel(() => region.close());
     let failure: Error | undefined;
-    // Split the pager's counters at the stage changes the vCPUs announce:
-    // stats are read without stopping anything, so the split is within one
-    // sampling period (20 ms) of the true boundary.
+    // Split the pager's counters at the stage changes the vCPUs announce;
+    // the vCPUs wait at each end of the measured phase (its clock stopped)
+    // until the sample is taken, so the split is exact.
     const run = await runOnVcpus(spec.name, region.address, bytes, threads, params, o.seed, [o.canceller, thisRun], (stage) => {
       if (failure === undefined && region.failure !== undefined) {
         failure = region.failure;
@@ -327,6 +335,7 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteReport> {
     const fixed = policies.filter((p) => p.policy !== 'elastic');
     const best = fixed.reduce((a, b) => (b.slowdown < a.slowdown ? b : a));
     const elastic = policies.find((p) => p.policy === 'elastic')!;
+    const paired = elastic.runsMs.map((ms, r) => ms / best.runsMs[r]).sort((a, b) => a - b);
     const seconds = local.measuredMs / 1000;
     reports.push({
       name: spec.name,
@@ -347,6 +356,7 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteReport> {
       policies,
       bestFixed: best.policy,
       elasticVsBestFixed: round(elastic.slowdown - best.slowdown, 4),
+      elasticTimeRatio: round(median(paired), 3),
       blockTimeline,
     });
   }
@@ -387,12 +397,25 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteReport> {
       cloudAverageSlowdown: averageOf(['cloud']),
       kernelAverageSlowdown: averageOf(['kernel']),
       bestFixed,
+      worstElasticTimeRatio: worstRatio(reports.filter((r) => r.kind !== 'adversarial')),
       allVerified: reports.every((r) => r.local.verified && r.policies.every((p) => p.verified)),
     },
     workloads: reports,
     scaling: scalingReport,
     durationSec: round((performance.now() - began) / 1000, 1),
   };
+}
+
+function worstRatio(reports: WorkloadReport[]): { workload: string; ratio: number } | null {
+  if (reports.length === 0) return null;
+  const worst = reports.reduce((a, b) => (b.elasticTimeRatio > a.elasticTimeRatio ? b : a));
+  return { workload: worst.name, ratio: worst.elasticTimeRatio };
+}
+
+/** The median of sorted values. */
+function median(sorted: number[]): number {
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function mean(values: number[]): number {
