@@ -95,7 +95,7 @@ ${line('localOpsPerSec', '#31a354')}${line('regionOpsPerSec', COLORS.elastic)}
 }
 
 function table(report: SuiteReport): string {
-  const head = `<tr><th>workload</th><th>kind</th><th>footprint</th><th>local ms</th><th>GB/s touched</th>${POLICIES.map((p) => `<th>${p}</th>`).join('')}<th>elastic blocks chosen</th><th>elastic faults/s</th><th>MiB in / out</th></tr>`;
+  const head = `<tr><th>workload</th><th>kind</th><th>footprint</th><th>local ms</th><th>GB/s touched</th>${POLICIES.map((p) => `<th>${p}</th>`).join('')}<th>elastic time / best fixed</th><th>elastic blocks chosen</th><th>elastic faults/s</th><th>MiB in / out</th></tr>`;
   const rows = report.workloads.map((w) => {
     const el = w.policies.find((p) => p.policy === 'elastic')!;
     const cells = POLICIES.map((p) => {
@@ -103,7 +103,7 @@ function table(report: SuiteReport): string {
       return `<td class="${p === w.bestFixed ? 'best' : ''}">${percent(v)}</td>`;
     }).join('');
     const blocks = Object.entries(el.pager.blockSizes).map(([k, n]) => `${k}:${n}`).join(' ');
-    return `<tr><td>${esc(w.name)}</td><td>${w.kind}</td><td>${Math.round(w.footprintBytes / 2 ** 20)} MiB</td><td>${w.local.measuredMs.toFixed(1)}</td><td>${(w.local.bytesTouchedPerSec / 1e9).toFixed(1)}</td>${cells}<td>${blocks}</td><td>${el.pager.faultsPerSec}</td><td>${el.pager.mibFetched} / ${el.pager.mibWrittenBack}</td></tr>`;
+    return `<tr><td>${esc(w.name)}</td><td>${w.kind}</td><td>${Math.round(w.footprintBytes / 2 ** 20)} MiB</td><td>${w.local.measuredMs.toFixed(1)}</td><td>${(w.local.bytesTouchedPerSec / 1e9).toFixed(1)}</td>${cells}<td>${w.elasticTimeRatio.toFixed(2)}x</td><td>${blocks}</td><td>${el.pager.faultsPerSec}</td><td>${el.pager.mibFetched} / ${el.pager.mibWrittenBack}</td></tr>`;
   });
   return `<table>${head}${rows.join('')}</table>`;
 }
