@@ -371,7 +371,7 @@ export class FaultHandler {
       this.#poisonFault(page, error as Error & { errno?: number });
       return true;
     }
-    this.#install(page, start, end, write, probe);
+    this.#install(page, start, end, claimed, write, probe);
     recordMiss(this.#chunks, page, start, end, this.#policy);
     return true;
   }
@@ -448,13 +448,13 @@ export class FaultHandler {
   }
 
   /**
-   * Installs the claimed pages. Blocks are mapped whole (a MINOR fault per
+   * Installs the claimed pages (`claimed` of them: #claimed). Blocks are mapped whole (a MINOR fault per
    * page costs a full round trip here), except a probe's sentinel page
    * (`probe`: FLAG_PROBE, with FLAG_DENSE_PROBE for a density probe; 0: not
    * a probe), left PREFETCHED so that its touch is seen and feeds the
    * block policy.
    */
-  #install(page: number, start: number, end: number, write: boolean, probe: number): void {
+  #install(page: number, start: number, end: number, claimed: number, write: boolean, probe: number): void {
     // A probe leaves one page of the block unmapped, the one farthest from the
     // fault (the block's last claimed page; before the fault when the fault
     // is the last; for a density probe, the fault's counterpart in the
@@ -494,8 +494,7 @@ export class FaultHandler {
     // are spared with it, so that the hand meets the block as one run:
     // pagerank's rank vector, filled in by blocks of every size, made 1,520
     // zap calls against 465.
-    let mapped = 0;
-    for (let p = start; p < end; p++) if (this.#claimed[p - start] !== NOT_CLAIMED && p !== sentinel) mapped++;
+    const mapped = sentinel >= 0 ? claimed - 1 : claimed;
     const spare = mapped > 1 ? FLAG_NEW : 0;
     const writable = write || !this.#trackWrites || this.#writeHeavy(page);
     if (!writable) this.#countInstalls(page);

@@ -248,19 +248,20 @@ export function recordMiss(chunks: Int32Array, page: number, start: number, end:
  */
 export function isDensityProbeDue(chunks: Int32Array, page: number, probeEvery: number): boolean {
   const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
-  const period = probeEvery << Atomics.load(chunks, base + CHUNK_DENSE_BACKOFF);
-  if (Atomics.add(chunks, base + CHUNK_DENSE_MISSES, 1) + 1 < period) return false;
-  // Lanes racing here may both see the period reached: at worst one extra probe.
-  Atomics.store(chunks, base + CHUNK_DENSE_MISSES, 0);
-  return true;
+  return countToPeriod(chunks, base + CHUNK_DENSE_MISSES, probeEvery << Atomics.load(chunks, base + CHUNK_DENSE_BACKOFF));
 }
 
 /** Counts a multi-page stream block of `blockPages` at `page`; true when it is the chunk's turn for a stream probe. */
 export function isStreamProbeDue(chunks: Int32Array, page: number, blockPages: number, probeEvery: number): boolean {
   const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
-  const period = (blockPages >= 16 ? 2 : probeEvery) << Atomics.load(chunks, base + CHUNK_STREAM_BACKOFF);
-  if (Atomics.add(chunks, base + CHUNK_STREAM_BLOCKS, 1) + 1 < period) return false;
-  Atomics.store(chunks, base + CHUNK_STREAM_BLOCKS, 0);
+  return countToPeriod(chunks, base + CHUNK_STREAM_BLOCKS, (blockPages >= 16 ? 2 : probeEvery) << Atomics.load(chunks, base + CHUNK_STREAM_BACKOFF));
+}
+
+/** Adds one to the counter at `at`; true (and the counter restarts) when it reaches `period`. */
+function countToPeriod(chunks: Int32Array, at: number, period: number): boolean {
+  if (Atomics.add(chunks, at, 1) + 1 < period) return false;
+  // Lanes racing here may both see the period reached: at worst one extra probe.
+  Atomics.store(chunks, at, 0);
   return true;
 }
 
