@@ -5,8 +5,7 @@
  * Signals, per chunk:
  * - the stream test: a MISSING fault *continues a stream* when it lands where
  *   one of the chunk's CHUNK_STREAM_SLOTS most recent streams left off: at
- *   (or, for a stream of blocks of STREAM_GAP pages or more, up to
- *   STREAM_GAP - 1 pages past)
+ *   (or, for a stream of multi-page blocks, up to STREAM_GAP - 1 pages past)
  *   the end of its last block, or just before its start (a backward stream:
  *   the right-hand cursor of a partition). Several slots, most recent first,
  *   so that interleaved streams (a triad's inputs, a partition's two cursors,
@@ -30,7 +29,7 @@
  *
  * The chunk's block is used for misses that continue one of its streams,
  * except that the first continuation of a single-page block fetches at most
- * 8 KiB (two adjacent random misses are not yet a stream); a stream crossing
+ * 16 KiB (two adjacent random misses are not yet a stream); a stream crossing
  * in from a neighbouring chunk brings its block (streamPagesFor). Any other
  * miss fetches the chunk's density block (isolatedMissPages), 4 KiB until
  * density probes hit: it
@@ -79,7 +78,7 @@ const SHRINK_BELOW = 0.25;
 /** A stream may skip this many pages minus one between blocks (a strided walk: rows of a blocked stencil). */
 const STREAM_GAP = 4;
 /** A stream's first continuation fetches at most 2^FIRST_STEP_SHIFT pages (nextShift). */
-const FIRST_STEP_SHIFT = 1;
+const FIRST_STEP_SHIFT = 2;
 /** Density probes per re-evaluation of a chunk's density block. */
 const DENSE_SAMPLES = 8;
 /**
@@ -157,11 +156,7 @@ export function isolatedMissPages(chunks: Int32Array, page: number, policy: Bloc
  * except right after a single-page block (the first continuation of what
  * may be an isolated miss), which fetches at most 2^FIRST_STEP_SHIFT pages:
  * two random misses that happen to be adjacent, in a chunk that grew during
- * an initialising scan, fetch 8 KiB, not 256 KiB. Small enough that the gap
- * does not apply to it: a column segment straddling a page boundary (two
- * adjacent misses) would otherwise let the next row, a few pages on,
- * continue it, and a strided walk grew to the chunk's large block
- * (stencil at 128M fetched twice the 4 KiB block's pages).
+ * an initialising scan, fetch 16 KiB, not 256 KiB.
  */
 function nextShift(chunks: Int32Array, base: number, slot: number): number {
   const at = base + CHUNK_STREAMS + 2 * slot;
@@ -182,9 +177,9 @@ function streamOf(chunks: Int32Array, base: number, page: number): number {
     const end = Atomics.load(chunks, at + 1) - 1;
     if (end < 0) continue;
     const first = Atomics.load(chunks, at) - 1;
-    // A small block (an isolated miss, or a first step) must be continued
+    // A single-page block (an isolated miss, most likely) must be continued
     // exactly: with the gap, random misses would pass for streams.
-    const gap = end - first >= STREAM_GAP ? STREAM_GAP : 1;
+    const gap = end - first > 1 ? STREAM_GAP : 1;
     if (page >= end ? page < end + gap : page < first && page >= first - gap) return i;
   }
   return -1;
