@@ -14,7 +14,7 @@ import { COMPLETION_STATUS, COMPLETION_STRIDE, OpKind, completionBuffer, opBuffe
 import { completionError } from '../transport/completion-error';
 import { UffdRegion } from '../uffd/uffd-region';
 import { FaultKind } from '../uffd/event-layout';
-import { blockPagesFor, isDensityProbeDue, isStreamProbeDue, isolatedMissPages, recordMiss, recordProbe, streamPagesFor, type BlockPolicy } from '../paging/elastic-block';
+import { blockPagesFor, findStream, isDensityProbeDue, isStreamProbeDue, isolatedMissPages, recordMiss, recordProbe, streamPagesFor, type BlockPolicy } from '../paging/elastic-block';
 import {
   CHUNK_INSTALLS,
   CHUNK_LAST_WP,
@@ -321,7 +321,8 @@ export class FaultHandler {
 
   /** Fetches the block around `page`; false when another lane claimed `page` first. */
   #fetch(page: number, write: boolean): boolean {
-    const stream = streamPagesFor(this.#chunks, page, this.#policy);
+    const continued = findStream(this.#chunks, this.#states, page);
+    const stream = streamPagesFor(this.#chunks, continued, this.#policy);
     let blockPages = Math.min(stream > 0 ? stream : isolatedMissPages(this.#chunks, page, this.#policy), MAX_BLOCK_PAGES);
     // Which probe this fetch is, if any (#install): a multi-page block of a
     // stream when its chunk's stream probe is due; a miss that continues
@@ -372,7 +373,7 @@ export class FaultHandler {
       return true;
     }
     this.#install(page, start, end, claimed, write, probe);
-    recordMiss(this.#chunks, page, start, end, this.#policy);
+    recordMiss(this.#chunks, page, start, end, continued, this.#policy);
     return true;
   }
 

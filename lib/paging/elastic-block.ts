@@ -5,15 +5,19 @@
  * Signals, per chunk:
  * - the stream test: a MISSING fault *continues a stream* when it lands where
  *   one of the chunk's CHUNK_STREAM_SLOTS most recent streams left off: at
- *   (or, for a stream of multi-page blocks, up to STREAM_GAP - 1 pages past)
- *   the end of its last block, or just before its start (a backward stream:
- *   the right-hand cursor of a partition). Several slots, most recent first,
- *   so that interleaved streams (a triad's inputs, a partition's two cursors,
- *   two vCPUs) all count; the gap lets a strided walk (the rows of a
- *   column-blocked stencil) count. A forward or backward scan faults only
- *   where its blocks end: every fault continues it. Uniform random faults
- *   almost never do. A fault next to a neighbouring chunk's stream continues
- *   that stream.
+ *   (or up to STREAM_GAP - 1 pages past) the end of its last block, or just
+ *   before its start (a backward stream: the right-hand cursor of a
+ *   partition). Several slots, most recent first, so that interleaved
+ *   streams (a triad's inputs, a partition's two cursors, two vCPUs) all
+ *   count. The pages skipped must be local (a scan over partly-local memory
+ *   faults past them), or the stream strided: it skipped pages after a
+ *   single-page block, where a skip is the walk's stride (the rows of a
+ *   column-blocked stencil, under STREAM_GAP pages apart). A forward or
+ *   backward scan faults only where its blocks end: every fault continues
+ *   it. Uniform random faults almost never do. A fault next to a
+ *   neighbouring chunk's stream continues that stream. A continuation counts
+ *   as sequential once its stream has run two blocks (a pair of adjacent
+ *   misses is no scan).
  * - probes: a sample of blocks is installed with only the faulting page
  *   mapped; touches of the others (MINOR faults) are prefetch hits, and
  *   probe pages evicted untouched are waste.
@@ -66,11 +70,15 @@ import {
   CHUNK_STREAM_BACKOFF,
   CHUNK_STREAM_BLOCKS,
   CHUNK_STREAM_CAP,
+  CHUNK_STREAM_RUNS,
   CHUNK_STREAMS,
   CHUNK_STRIDE,
   MAX_BLOCK_SHIFT,
+  MAX_STREAM_RUN,
   MIN_BLOCK_SHIFT,
+  STREAM_STRIDED,
 } from './layout';
+import { PageState, isLocal } from './page-state';
 
 export const WINDOW = 4;
 const GROW_AT = 0.5;
@@ -128,21 +136,35 @@ export function blockPagesFor(chunks: Int32Array, page: number, policy: BlockPol
 }
 
 /**
- * The block to fetch for a miss at `page` that continues a stream, or 0 when
- * it continues none (elastic; a fixed block is always fetched whole). Such a
- * miss fetches isolatedMissPages instead: a cold miss in a chunk that once
- * streamed (an initialising scan, say) must not fetch 256 KiB it will not
- * use. A stream that crosses into a neighbouring chunk (either way) keeps the
- * neighbour's block; a stream that restarts pays one small fetch, then
- * continues at full size.
+ * Where the stream that a miss at `page` continues is kept: the index in
+ * `chunks` of its slot (in `page`'s chunk or, for a stream crossing in, a
+ * neighbour's), or -1 when it continues none. `states` (page states) tells
+ * which skipped pages are local: a scan over partly-local memory faults
+ * only past the pages it finds local, so a stream may skip those, and only
+ * those (a strided walk, whose skipped pages are remote, is no scan).
+ * Decided once per miss, before the fetch, and passed to streamPagesFor and
+ * recordMiss: the fetch makes the skipped pages local.
  */
-export function streamPagesFor(chunks: Int32Array, page: number, policy: BlockPolicy): number {
-  if (policy.kind === 'fixed') return 1 << policy.shift;
+export function findStream(chunks: Int32Array, states: Uint8Array, page: number): number {
   const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
-  const slot = streamOf(chunks, base, page);
-  if (slot >= 0) return 1 << nextShift(chunks, base, slot);
-  const neighbour = neighbourStream(chunks, base, page);
-  return neighbour < 0 ? 0 : 1 << nextShift(chunks, neighbour, streamOf(chunks, neighbour, page));
+  const slot = streamOf(chunks, states, base, page);
+  if (slot >= 0) return base + CHUNK_STREAMS + 2 * slot;
+  const neighbour = neighbourStream(chunks, states, base, page);
+  return neighbour < 0 ? -1 : neighbour + CHUNK_STREAMS + 2 * streamOf(chunks, states, neighbour, page);
+}
+
+/**
+ * The block to fetch for a miss that continues the stream at `stream`
+ * (findStream), or 0 when it continues none (elastic; a fixed block is
+ * always fetched whole). Such a miss fetches isolatedMissPages instead: a
+ * cold miss in a chunk that once streamed (an initialising scan, say) must
+ * not fetch 256 KiB it will not use. A stream that crosses into a
+ * neighbouring chunk (either way) keeps the neighbour's block; a stream that
+ * restarts pays one small fetch, then continues at full size.
+ */
+export function streamPagesFor(chunks: Int32Array, stream: number, policy: BlockPolicy): number {
+  if (policy.kind === 'fixed') return 1 << policy.shift;
+  return stream < 0 ? 0 : 1 << nextShift(chunks, stream);
 }
 
 /** The block a miss at `page` that continues no stream fetches (the density block): what refetching an evicted page costs. */
@@ -158,9 +180,8 @@ export function isolatedMissPages(chunks: Int32Array, page: number, policy: Bloc
  * two random misses that happen to be adjacent, in a chunk that grew during
  * an initialising scan, fetch 16 KiB, not 256 KiB.
  */
-function nextShift(chunks: Int32Array, base: number, slot: number): number {
-  const at = base + CHUNK_STREAMS + 2 * slot;
-  const shift = Atomics.load(chunks, base + CHUNK_BLOCK_SHIFT);
+function nextShift(chunks: Int32Array, at: number): number {
+  const shift = Atomics.load(chunks, at - (at % CHUNK_STRIDE) + CHUNK_BLOCK_SHIFT);
   return Atomics.load(chunks, at + 1) - Atomics.load(chunks, at) > 1 ? shift : Math.min(shift, FIRST_STEP_SHIFT);
 }
 
@@ -168,21 +189,33 @@ function nextShift(chunks: Int32Array, base: number, slot: number): number {
  * The slot of the chunk at `base` whose stream `page` continues, or -1: the
  * page is where the stream's last block ended (a forward stream) or the one
  * just before where it started (a backward stream: a partition's right-hand
- * cursor, a descending loop).
+ * cursor, a descending loop), or lies up to STREAM_GAP - 1 local pages
+ * beyond.
  */
-function streamOf(chunks: Int32Array, base: number, page: number): number {
+function streamOf(chunks: Int32Array, states: Uint8Array, base: number, page: number): number {
   for (let i = 0; i < CHUNK_STREAM_SLOTS; i++) {
     const at = base + CHUNK_STREAMS + 2 * i;
     // Stored +1; an end of -1 is an empty slot.
     const end = Atomics.load(chunks, at + 1) - 1;
     if (end < 0) continue;
     const first = Atomics.load(chunks, at) - 1;
-    // A single-page block (an isolated miss, most likely) must be continued
-    // exactly: with the gap, random misses would pass for streams.
-    const gap = end - first > 1 ? STREAM_GAP : 1;
-    if (page >= end ? page < end + gap : page < first && page >= first - gap) return i;
+    // After a single-page block a skip is the walk's stride: a strided walk
+    // of short stride continues over remote pages, and may go on doing so
+    // once its blocks grow. After a larger block of any other stream, the
+    // skip is wherever the block left off: only local pages may be skipped.
+    const remoteSkips = end - first === 1 || (Atomics.load(chunks, base + CHUNK_STREAM_RUNS + i) & STREAM_STRIDED) !== 0;
+    if (page >= end ? page < end + STREAM_GAP && (remoteSkips || areLocal(states, end, page)) : page < first && page >= first - STREAM_GAP && (remoteSkips || areLocal(states, page + 1, first))) return i;
   }
   return -1;
+}
+
+/** Whether every page in [from, to) is local or on its way (another lane fetching it). */
+function areLocal(states: Uint8Array, from: number, to: number): boolean {
+  for (let q = from; q < to; q++) {
+    const state = Atomics.load(states, q);
+    if (!isLocal(state) && state !== PageState.fetching) return false;
+  }
+  return true;
 }
 
 /**
@@ -190,24 +223,26 @@ function streamOf(chunks: Int32Array, base: number, page: number): number {
  * `page` (near its first page, from the left; near its last, from the right),
  * or -1.
  */
-function neighbourStream(chunks: Int32Array, base: number, page: number): number {
+function neighbourStream(chunks: Int32Array, states: Uint8Array, base: number, page: number): number {
   const within = page % CHUNK_PAGES;
-  if (within < STREAM_GAP && base > 0 && streamOf(chunks, base - CHUNK_STRIDE, page) >= 0) return base - CHUNK_STRIDE;
-  if (within >= CHUNK_PAGES - STREAM_GAP && base + CHUNK_STRIDE < chunks.length && streamOf(chunks, base + CHUNK_STRIDE, page) >= 0) {
+  if (within < STREAM_GAP && base > 0 && streamOf(chunks, states, base - CHUNK_STRIDE, page) >= 0) return base - CHUNK_STRIDE;
+  if (within >= CHUNK_PAGES - STREAM_GAP && base + CHUNK_STRIDE < chunks.length && streamOf(chunks, states, base + CHUNK_STRIDE, page) >= 0) {
     return base + CHUNK_STRIDE;
   }
   return -1;
 }
 
 /**
- * Records a MISSING fault at `page` served by the block [start, end), and
+ * Records a MISSING fault at `page` served by the block [start, end), which
+ * continued the stream at `stream` (findStream, before the fetch), and
  * re-evaluates the chunk's block every WINDOW misses (elastic only).
  */
-export function recordMiss(chunks: Int32Array, page: number, start: number, end: number, policy: BlockPolicy): void {
+export function recordMiss(chunks: Int32Array, page: number, start: number, end: number, stream: number, policy: BlockPolicy): void {
   const chunk = Math.floor(page / CHUNK_PAGES);
   const base = chunk * CHUNK_STRIDE;
-  const slot = streamOf(chunks, base, page);
-  const neighbour = slot < 0 ? neighbourStream(chunks, base, page) : -1;
+  const owner = stream - (stream % CHUNK_STRIDE);
+  const slot = stream >= 0 && owner === base ? (stream - base - CHUNK_STREAMS) / 2 : -1;
+  const neighbour = stream >= 0 && owner !== base ? owner : -1;
   if (policy.kind === 'elastic') {
     if (neighbour >= 0) {
       // A stream crossing in brings its block (to a chunk seen for the first
@@ -222,16 +257,28 @@ export function recordMiss(chunks: Int32Array, page: number, start: number, end:
     }
   }
   if (Atomics.load(chunks, base + CHUNK_CHANGES) === 0) Atomics.store(chunks, base + CHUNK_CHANGES, 1);
+  // A miss counts as sequential when the stream it continues had run two
+  // blocks or more: a pair of adjacent misses (a column segment straddling a
+  // page boundary, two random misses side by side) is no scan.
+  let runs = 0;
+  if (stream >= 0) {
+    runs = Atomics.load(chunks, owner + CHUNK_STREAM_RUNS + (stream - owner - CHUNK_STREAMS) / 2);
+    const first = Atomics.load(chunks, stream) - 1;
+    const end = Atomics.load(chunks, stream + 1) - 1;
+    if (end - first === 1 && (page > end || page < first - 1)) runs |= STREAM_STRIDED;
+  }
+  if ((runs & MAX_STREAM_RUN) >= 2) Atomics.add(chunks, base + CHUNK_SEQUENTIAL, 1);
   // The block becomes the most recent stream: the one it continues moves to
   // the front, or a new one replaces the least recent.
   for (let i = slot < 0 ? CHUNK_STREAM_SLOTS - 1 : slot; i > 0; i--) {
     const at = base + CHUNK_STREAMS + 2 * i;
     Atomics.store(chunks, at, Atomics.load(chunks, at - 2));
     Atomics.store(chunks, at + 1, Atomics.load(chunks, at - 1));
+    Atomics.store(chunks, base + CHUNK_STREAM_RUNS + i, Atomics.load(chunks, base + CHUNK_STREAM_RUNS + i - 1));
   }
   Atomics.store(chunks, base + CHUNK_STREAMS, start + 1);
   Atomics.store(chunks, base + CHUNK_STREAMS + 1, end + 1);
-  if (slot >= 0 || neighbour >= 0) Atomics.add(chunks, base + CHUNK_SEQUENTIAL, 1);
+  Atomics.store(chunks, base + CHUNK_STREAM_RUNS, (runs & STREAM_STRIDED) | Math.min(MAX_STREAM_RUN, (runs & MAX_STREAM_RUN) + 1));
   const misses = Atomics.add(chunks, base + CHUNK_MISSES, 1) + 1;
   if (policy.kind !== 'elastic' || misses < WINDOW) return;
   evaluate(chunks, base);

@@ -80,6 +80,14 @@ export const CHUNK_DENSE_BACKOFF = 24;
 /** Multi-page stream blocks since the last stream probe, and the log2 of the probe period's multiple. */
 export const CHUNK_STREAM_BLOCKS = 25;
 export const CHUNK_STREAM_BACKOFF = 26;
+/**
+ * Per stream slot (CHUNK_STREAM_SLOTS ints): the blocks its stream has run,
+ * up to MAX_STREAM_RUN, with STREAM_STRIDED set once it has skipped pages
+ * after a single-page block (a strided walk: elastic-block.ts).
+ */
+export const CHUNK_STREAM_RUNS = 27;
+export const MAX_STREAM_RUN = 255;
+export const STREAM_STRIDED = 256;
 
 // ---- control block (Int32Array); each field on its own 64-byte line
 const LINE = 16; // int32s per cache line

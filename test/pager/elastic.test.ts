@@ -44,6 +44,26 @@ function shuffledWindows(region: Region, seed: number): number {
   return pages;
 }
 
+/**
+ * A column-blocked walk (a stencil's): for each 2 KiB column segment, its
+ * bytes in every row, rows `rowBytes` apart; one word touched per page the
+ * segment covers. Returns the segments walked.
+ */
+function columnWalk(region: Region, rowBytes: number): number {
+  const words = new Uint32Array(region.view());
+  const rows = Math.floor(words.byteLength / rowBytes);
+  const segment = 2048;
+  let segments = 0;
+  for (let x = 0; x + segment <= rowBytes; x += segment) {
+    for (let y = 0; y < rows; y++, segments++) {
+      const from = y * rowBytes + x;
+      words[from >> 2] += 1;
+      words[(from + segment - 4) >> 2] += 1; // the next page, where the segment straddles one
+    }
+  }
+  return segments;
+}
+
 describe.skipIf(skip !== undefined)('elastic blocks', () => {
   it('grow where pages near a miss are touched soon after it, in no order (density probes)', async () => {
     const region = await createRegion({ size: 64 * MiB, localBytes: 8 * MiB, lanes: 1, block: 'elastic' });
@@ -83,6 +103,38 @@ describe.skipIf(skip !== undefined)('elastic blocks', () => {
     } finally {
       await region.close();
     }
+  });
+
+  it('follow a strided walk by its stride: rows 5.7 pages apart settle at 4k, rows 2.8 pages apart grow the block', async () => {
+    // The sequential fill first grows every chunk to 256k. A walk down the
+    // rows of one column at a time then skips remote pages between misses:
+    // a stride under STREAM_GAP pages is a stream (the pages between are
+    // fetched for the columns to come, a fault saved per row); a longer one
+    // is not, and a 2-page pair (a segment straddling a page boundary) is no
+    // stream either. The old rule let any skip under 4 pages past a
+    // multi-page block continue it: a long stride continued big blocks
+    // (stencil at 128M fetched twice the 4k block's pages).
+    const results: Record<string, { missing: number; fetched: number; dominant: string }> = {};
+    for (const [name, rowBytes] of [['long', 23_168], ['short', 11_584]] as const) {
+      const region = await createRegion({ size: 32 * MiB, localBytes: 16 * MiB, lanes: 1, block: 'elastic' });
+      try {
+        sequential(region);
+        const before = region.stats();
+        const segments = columnWalk(region, rowBytes);
+        const after = region.stats();
+        const missing = after.faults.missing - before.faults.missing;
+        const fetched = after.pagesFetched - before.pagesFetched;
+        results[name] = { missing, fetched, dominant: dominant(region) };
+        console.log(`column walk, rows ${rowBytes} B apart: ${segments} segments, ${missing} MISSING faults fetched ${fetched} pages; blocks ${JSON.stringify(after.blockSizes)}`);
+        expect(region.failure).toBeUndefined();
+      } finally {
+        await region.close();
+      }
+    }
+    expect(results.long.dominant).toBe('4k');
+    expect(results.long.fetched).toBeLessThan(1.3 * results.long.missing);
+    expect(results.short.dominant).not.toBe('4k');
+    expect(results.short.fetched).toBeGreaterThan(4 * results.short.missing);
   });
 
   it('grow on a sequential scan, settle at 4k on uniform random access, and follow alternating phases', async () => {

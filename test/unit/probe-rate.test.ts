@@ -4,10 +4,12 @@
 // at the full rate again. Pure functions over a chunk table: no region needed.
 import { describe, expect, it } from 'vitest';
 import { allocatePagerShared } from '../../dist/paging/layout.js';
-import { isDensityProbeDue, isStreamProbeDue, recordMiss, recordProbe } from '../../dist/paging/elastic-block.js';
+import { findStream, isDensityProbeDue, isStreamProbeDue, recordMiss, recordProbe } from '../../dist/paging/elastic-block.js';
 
 const ELASTIC = { kind: 'elastic' } as const;
 const CHUNK_PAGES = 512;
+/** Page states of the table's pages: all ZERO (a scan skips no local page). */
+const NO_PAGE_LOCAL = new Uint8Array(4 * CHUNK_PAGES);
 
 function chunkTable(): Int32Array {
   return new Int32Array(allocatePagerShared(4 * CHUNK_PAGES, 1, 1024, 0).chunks);
@@ -22,7 +24,7 @@ function scan(chunks: Int32Array, blocks: number, used: boolean, from = 0): numb
       probes++;
       recordProbe(chunks, start + 15, used, false);
     }
-    recordMiss(chunks, start, start, start + 16, ELASTIC);
+    recordMiss(chunks, start, start, start + 16, findStream(chunks, NO_PAGE_LOCAL, start), ELASTIC);
   }
   return probes;
 }
