@@ -278,7 +278,7 @@ async function regionRun(
       if (stage >= 2 && before === undefined) before = region.stats();
       if (stage >= 3 && after === undefined) after = region.stats();
       if (timeline !== undefined && stage === 2) timeline.push({ tMs: Math.round(performance.now() - started), stage, blockSizes: region.stats().blockSizes });
-    }).finally(unhook);
+    }, () => region.settle()).finally(unhook);
     failure ??= region.failure;
     if (failure !== undefined && !o.canceller.cancelled) throw new Error(`${spec.name} ${policy}: the pager failed: ${failure.message}`);
     check(run, `${spec.name} ${policy}`, o);

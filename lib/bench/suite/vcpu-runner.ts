@@ -11,6 +11,8 @@ import type { VcpuJob } from './vcpu-main';
 
 /** How often the coordinator looks for a stage change (the measured phase waits up to this long at each end, its clock stopped). */
 const STAGE_POLL_MS = 2;
+/** The stage word's value during the measured phase (1 init, 2 measured, 3 verify, 4 done). */
+const MEASURED_STAGE = 2;
 
 const VCPU_SCRIPT = path.join(__dirname, 'vcpu-main.js');
 
@@ -82,6 +84,8 @@ export async function runOnVcpus(
    * clock stopped, for the calls at its two ends.
    */
   sample?: (stage: number) => void,
+  /** Awaited before the measured phase starts (its clock stopped): the region's settle(). */
+  settle?: () => Promise<void>,
   sampleMs = 20,
 ): Promise<VcpuRun> {
   const sync = new Int32Array(new SharedArrayBuffer(SYNC_BYTES));
@@ -93,15 +97,27 @@ export async function runOnVcpus(
     Atomics.store(sync, SYNC_SAMPLING, 1);
     let sampled = 0;
     let ticks = 0;
+    let settling = false;
     timer = setInterval(() => {
+      if (settling) return;
       // Stage word: written by vCPU 0 at each stage's barrier (release); vCPU
       // 0 then waits for SYNC_SAMPLED (acquire) to reach it.
       const stage = Atomics.load(sync, SYNC_STAGE);
       if (stage === sampled && ++ticks * STAGE_POLL_MS < sampleMs) return;
       ticks = 0;
-      sample(stage);
-      sampled = stage;
-      Atomics.store(sync, SYNC_SAMPLED, stage);
+      const release = (): void => {
+        sample(stage);
+        sampled = stage;
+        Atomics.store(sync, SYNC_SAMPLED, stage);
+      };
+      if (stage !== MEASURED_STAGE || sampled === MEASURED_STAGE || settle === undefined) return release();
+      settling = true;
+      void settle()
+        .catch(() => undefined) // a failed region is told by the sample's failure check
+        .then(() => {
+          settling = false;
+          release();
+        });
     }, STAGE_POLL_MS);
   }
   try {
