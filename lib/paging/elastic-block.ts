@@ -266,9 +266,10 @@ export function recordMiss(chunks: Int32Array, page: number, start: number, end:
   let runs = 0;
   if (stream >= 0) {
     runs = Atomics.load(chunks, owner + CHUNK_STREAM_RUNS + (stream - owner - CHUNK_STREAMS) / 2);
-    const first = Atomics.load(chunks, stream) - 1;
-    const end = Atomics.load(chunks, stream + 1) - 1;
-    if (end - first === 1 && (page > end || page < first - 1)) runs |= STREAM_STRIDED;
+    // The stream's last block, [lastStart, lastEnd): single-page and skipped from, a strided walk.
+    const lastStart = Atomics.load(chunks, stream) - 1;
+    const lastEnd = Atomics.load(chunks, stream + 1) - 1;
+    if (lastEnd - lastStart === 1 && (page > lastEnd || page < lastStart - 1)) runs |= STREAM_STRIDED;
   }
   if ((runs & MAX_STREAM_RUN) >= (runs & STREAM_STRIDED ? 3 : 2)) Atomics.add(chunks, base + CHUNK_SEQUENTIAL, 1);
   // The block becomes the most recent stream: the one it continues moves to
