@@ -137,6 +137,11 @@ describe('dmem bench --quick --json', () => {
       expect(report.summary.allVerified).toBe(true);
       expect(report.workloads.map((w: { name: string }) => w.name)).toEqual(['kvcache', 'sort']);
       expect(report.workloads[0].policies).toHaveLength(4);
+      for (const w of report.workloads as Array<{ elasticTimeRatio: number; elasticTimeRatioRange: [number, number] }>) {
+        // The median of the per-repeat ratios lies within their range.
+        expect(w.elasticTimeRatioRange[0]).toBeLessThanOrEqual(w.elasticTimeRatio);
+        expect(w.elasticTimeRatio).toBeLessThanOrEqual(w.elasticTimeRatioRange[1]);
+      }
       expect(report.scaling.points).toHaveLength(2);
       const page = fs.readFileSync(html, 'utf8');
       expect(page).toMatch(/<svg/);

@@ -103,7 +103,7 @@ function table(report: SuiteReport): string {
       return `<td class="${p === w.bestFixed ? 'best' : ''}">${percent(v)}</td>`;
     }).join('');
     const blocks = Object.entries(el.pager.blockSizes).map(([k, n]) => `${k}:${n}`).join(' ');
-    return `<tr><td>${esc(w.name)}</td><td>${w.kind}</td><td>${Math.round(w.footprintBytes / 2 ** 20)} MiB</td><td>${w.local.measuredMs.toFixed(1)}</td><td>${(w.local.bytesTouchedPerSec / 1e9).toFixed(1)}</td>${cells}<td>${w.elasticTimeRatio.toFixed(2)}x</td><td>${blocks}</td><td>${el.pager.faultsPerSec}</td><td>${el.pager.mibFetched} / ${el.pager.mibWrittenBack}</td></tr>`;
+    return `<tr><td>${esc(w.name)}</td><td>${w.kind}</td><td>${Math.round(w.footprintBytes / 2 ** 20)} MiB</td><td>${w.local.measuredMs.toFixed(1)}</td><td>${(w.local.bytesTouchedPerSec / 1e9).toFixed(1)}</td>${cells}<td>${w.elasticTimeRatio.toFixed(2)}x${w.elasticTimeRatioRange[0] < w.elasticTimeRatioRange[1] ? ` <small>(${w.elasticTimeRatioRange[0].toFixed(2)}–${w.elasticTimeRatioRange[1].toFixed(2)})</small>` : ''}</td><td>${blocks}</td><td>${el.pager.faultsPerSec}</td><td>${el.pager.mibFetched} / ${el.pager.mibWrittenBack}</td></tr>`;
   });
   return `<table>${head}${rows.join('')}</table>`;
 }

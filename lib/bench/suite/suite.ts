@@ -123,6 +123,11 @@ export interface WorkloadReport {
    * slow spell of the machine lands on both). 1.05 = 5% slower.
    */
   elasticTimeRatio: number;
+  /**
+   * The least and greatest of those per-repeat ratios: how far the machine
+   * moved the figure (a difference inside this range is not a difference).
+   */
+  elasticTimeRatioRange: [number, number];
   /** Block sizes over time for the elastic run (phases only). */
   blockTimeline?: BlockSample[];
 }
@@ -357,6 +362,7 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteReport> {
       bestFixed: best.policy,
       elasticVsBestFixed: round(elastic.slowdown - best.slowdown, 4),
       elasticTimeRatio: round(median(paired), 3),
+      elasticTimeRatioRange: [round(paired[0], 3), round(paired[paired.length - 1], 3)],
       blockTimeline,
     });
   }
