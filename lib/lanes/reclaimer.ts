@@ -4,7 +4,7 @@
  * that eviction and writeback overlap with the lanes' fetches.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { CTL_FREED_SEQ, CTL_KICK_SEQ, CTL_RECLAIM_TO, CTL_STOP } from '../paging/layout';
+import { CTL_FREED_SEQ, CTL_KICK_SEQ, CTL_SETTLE, CTL_STOP } from '../paging/layout';
 import { recordFailure } from '../paging/failure';
 import { Evictor } from './evictor';
 import type { PagerConfig, WorkerReport } from './lane-init';
@@ -19,24 +19,22 @@ function run(config: PagerConfig): void {
   report({ type: 'ready' });
   try {
     while (Atomics.load(control, CTL_STOP) === 0) {
-      // A settle request (Region.settle) is a target met once, then cleared.
-      const asked = Atomics.load(control, CTL_RECLAIM_TO);
-      if (evictor.freePages() >= Math.max(config.lowFreePages, asked)) {
-        if (asked !== 0) {
-          Atomics.compareExchange(control, CTL_RECLAIM_TO, asked, 0);
-          Atomics.add(control, CTL_FREED_SEQ, 1);
-          Atomics.notify(control, CTL_FREED_SEQ);
+      // A settle request (Region.settle): the high watermark now, even above
+      // the low one; cleared once met.
+      const settling = Atomics.load(control, CTL_SETTLE) !== 0;
+      if (evictor.freePages() >= (settling ? config.highFreePages : config.lowFreePages)) {
+        if (settling) {
+          Atomics.store(control, CTL_SETTLE, 0);
           continue;
         }
         const seq = Atomics.load(control, CTL_KICK_SEQ);
-        if (evictor.freePages() >= config.lowFreePages && Atomics.load(control, CTL_RECLAIM_TO) === 0) Atomics.wait(control, CTL_KICK_SEQ, seq, 50);
+        if (evictor.freePages() >= config.lowFreePages && Atomics.load(control, CTL_SETTLE) === 0) Atomics.wait(control, CTL_KICK_SEQ, seq, 50);
         continue;
       }
-      const target = Math.max(config.highFreePages, asked);
-      while (evictor.freePages() < target && Atomics.load(control, CTL_STOP) === 0) {
+      while (evictor.freePages() < config.highFreePages && Atomics.load(control, CTL_STOP) === 0) {
         if (evictor.evictBatch() === 0) {
           // Everything local is busy: look again when kicked; a settle request is dropped.
-          Atomics.compareExchange(control, CTL_RECLAIM_TO, asked, 0);
+          Atomics.store(control, CTL_SETTLE, 0);
           break;
         }
       }

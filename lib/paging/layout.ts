@@ -105,8 +105,8 @@ export const CTL_FAILED = 5 * LINE;
 export const CTL_SETTLED_SEQ = 6 * LINE;
 /** Pages evicted so far (wrapping int32): the clock that refault distances are read on. */
 export const CTL_EVICTIONS = 7 * LINE;
-/** Free pages the reclaimer is asked to reach beyond its watermarks (Region.settle), else 0; it clears the word when there. */
-export const CTL_RECLAIM_TO = 8 * LINE;
+/** Non-zero: Region.settle asks the reclaimer to restore its high watermark now; it clears the word when there (or gives up). */
+export const CTL_SETTLE = 8 * LINE;
 export const CTL_INTS = 9 * LINE;
 
 // ---- lane stats (Float64Array, LANE_STRIDE doubles per lane)

@@ -21,7 +21,7 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DmemError, ErrorCodes } from '../errors';
-import { allocatePagerShared, CTL_BUDGET_PAGES, CTL_FAILED, CTL_KICK_SEQ, CTL_LOCAL_PAGES, CTL_RECLAIM_TO, CTL_STOP, PAGE_SIZE, type PagerShared } from '../paging/layout';
+import { allocatePagerShared, CTL_FAILED, CTL_KICK_SEQ, CTL_SETTLE, CTL_STOP, PAGE_SIZE, type PagerShared } from '../paging/layout';
 import { readFailure } from '../paging/failure';
 import { uffdAccess } from '../uffd/open';
 import { continueWriteProtectSupported, UffdRegion, type UffdRegionHandle } from '../uffd/uffd-region';
@@ -56,8 +56,6 @@ export class Region {
   /** The failure recorded in shared memory (lib/paging/failure.ts), once read. */
   #recorded: Error | undefined;
   #closing: Promise<void> | undefined;
-  /** The reclaimer's high watermark: the free budget it restores once it runs. */
-  readonly #highFreePages: number;
 
   private constructor(
     uffd: UffdRegion,
@@ -65,14 +63,12 @@ export class Region {
     host: Worker,
     workers: Worker[],
     options: ResolvedOptions,
-    highFreePages: number,
   ) {
     this.#uffd = uffd;
     this.#shared = shared;
     this.#host = host;
     this.#workers = workers;
     this.#options = options;
-    this.#highFreePages = highFreePages;
   }
 
   /** @internal see createRegion */
@@ -137,7 +133,7 @@ export class Region {
       for (let lane = 0; lane < o.lanes; lane++) start(LANE_SCRIPT, { ...config, session: hosted.lanes[lane], lane });
       start(RECLAIMER_SCRIPT, config);
       await Promise.all(ready);
-      const region = new Region(uffd, shared, host, workers, o, config.highFreePages);
+      const region = new Region(uffd, shared, host, workers, o);
       for (const worker of workers) {
         worker.removeAllListeners();
         worker.on('message', (m: WorkerReport) => {
@@ -220,14 +216,12 @@ export class Region {
    */
   async settle(timeoutMs = 2000): Promise<void> {
     const control = new Int32Array(this.#shared.control);
-    const free = (): number => Atomics.load(control, CTL_BUDGET_PAGES) - Atomics.load(control, CTL_LOCAL_PAGES);
-    if (free() >= this.#highFreePages) return;
-    Atomics.store(control, CTL_RECLAIM_TO, this.#highFreePages);
+    Atomics.store(control, CTL_SETTLE, 1);
     Atomics.add(control, CTL_KICK_SEQ, 1);
     Atomics.notify(control, CTL_KICK_SEQ, 1);
     const deadline = performance.now() + timeoutMs;
     // Polled: the reclaimer clears the request word when there (or gives up).
-    while (Atomics.load(control, CTL_RECLAIM_TO) !== 0 && Atomics.load(control, CTL_STOP) === 0 && this.failure === undefined && performance.now() < deadline) {
+    while (Atomics.load(control, CTL_SETTLE) !== 0 && Atomics.load(control, CTL_STOP) === 0 && this.failure === undefined && performance.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
   }
