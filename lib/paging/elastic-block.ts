@@ -240,8 +240,10 @@ function neighbourStream(chunks: Int32Array, states: Uint8Array, base: number, p
 export function recordMiss(chunks: Int32Array, page: number, start: number, end: number, stream: number, policy: BlockPolicy): void {
   const chunk = Math.floor(page / CHUNK_PAGES);
   const base = chunk * CHUNK_STRIDE;
+  // The continued stream's chunk and slot there (findStream's index decoded).
   const owner = stream - (stream % CHUNK_STRIDE);
-  const slot = stream >= 0 && owner === base ? (stream - base - CHUNK_STREAMS) / 2 : -1;
+  const ownerSlot = (stream - owner - CHUNK_STREAMS) / 2;
+  const slot = stream >= 0 && owner === base ? ownerSlot : -1;
   const neighbour = stream >= 0 && owner !== base ? owner : -1;
   if (policy.kind === 'elastic') {
     if (neighbour >= 0) {
@@ -265,7 +267,7 @@ export function recordMiss(chunks: Int32Array, page: number, start: number, end:
   // the third block required).
   let runs = 0;
   if (stream >= 0) {
-    runs = Atomics.load(chunks, owner + CHUNK_STREAM_RUNS + (stream - owner - CHUNK_STREAMS) / 2);
+    runs = Atomics.load(chunks, owner + CHUNK_STREAM_RUNS + ownerSlot);
     // The stream's last block, [lastStart, lastEnd): single-page and skipped from, a strided walk.
     const lastStart = Atomics.load(chunks, stream) - 1;
     const lastEnd = Atomics.load(chunks, stream + 1) - 1;
