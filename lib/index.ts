@@ -52,6 +52,7 @@ export {
   setOp,
 } from './transport/layout';
 export { createRegion, attachRegion, Region, type RegionHandle } from './region/region';
+export { createPagerPool, PagerPool } from './region/pager-pool';
 export type { RegionOptions, RemoteEndpoint } from './region/options';
 export type { RegionStats, LaneStats } from './region/stats';
 export { WorkCompletionError } from './transport/completion-error';

@@ -1,4 +1,4 @@
-/** What a pager lane or the reclaimer is given at start (workerData). */
+/** What a pager lane or the reclaimer is given for a region (pager-worker.ts: PagerCommand). */
 import type { PagerShared } from '../paging/layout';
 import type { SlabTable } from '../paging/remote-map';
 import type { BlockPolicy } from '../paging/elastic-block';
@@ -33,5 +33,12 @@ export interface LaneInit extends PagerConfig {
   lane: number;
 }
 
-/** Messages from a worker to the region. */
-export type WorkerReport = { type: 'ready' } | { type: 'failed'; message: string; code?: string };
+/** Messages from the region (or a PagerPool) to a pager worker. */
+export type PagerCommand = { type: 'run'; role: 'lane'; init: LaneInit } | { type: 'run'; role: 'reclaimer'; init: PagerConfig } | { type: 'exit' };
+
+/**
+ * Messages from a pager worker to the region: 'ready' once serving, 'failed'
+ * for each failure, 'done' once the region's loop has returned and its
+ * resources are closed (`clean`: it returned because the region closed).
+ */
+export type WorkerReport = { type: 'ready' } | { type: 'failed'; message: string; code?: string } | { type: 'done'; clean: boolean };

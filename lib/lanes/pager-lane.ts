@@ -1,19 +1,16 @@
 /**
- * Worker entry of a pager lane: a loop of blocking reads of fault events,
- * each resolved synchronously by the FaultHandler. No Promise, no event-loop
- * hop and no allocation per fault. Exits when the region closes.
+ * A pager lane's loop: blocking reads of fault events, each resolved
+ * synchronously by the FaultHandler. No Promise, no event-loop hop and no
+ * allocation per fault. Returns when the region closes. Runs on a pager
+ * worker (pager-worker.ts).
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import { EVENT_KIND, EVENT_OFFSET, EVENT_STRIDE, EVENT_WRITE, eventBuffer } from '../uffd/event-layout';
 import { CTL_STOP, PAGE_SHIFT } from '../paging/layout';
 import { FaultHandler } from './fault-handler';
 import type { LaneInit, WorkerReport } from './lane-init';
 
-function report(message: WorkerReport): void {
-  parentPort?.postMessage(message);
-}
-
-function run(init: LaneInit): void {
+/** Serves the region's faults until it closes; throws what stopped it otherwise. */
+export function runLane(init: LaneInit, report: (message: WorkerReport) => void): void {
   const handler = new FaultHandler(init);
   const control = new Int32Array(init.shared.control);
   const events = eventBuffer(64);
@@ -29,7 +26,8 @@ function run(init: LaneInit): void {
         try {
           handler.handle(page, events[at + EVENT_KIND], events[at + EVENT_WRITE] === 1, started);
         } catch (error) {
-          if ((error as Error).message === 'region closed') throw error;
+          // Closing the region fails what a lane was doing: that is the close, not a failure.
+          if ((error as Error).message === 'region closed' || Atomics.load(control, CTL_STOP) !== 0) throw error;
           // Never leave a thread blocked, and never lose the lane: record the
           // failure, release the faulting thread with SIGBUS, serve on.
           handler.failFault(page, error as Error & { errno?: number });
@@ -40,11 +38,4 @@ function run(init: LaneInit): void {
   } finally {
     handler.close();
   }
-}
-
-try {
-  run(workerData as LaneInit);
-} catch (error) {
-  const e = error as Error & { code?: string };
-  if (e.message !== 'region closed') report({ type: 'failed', message: e.message, code: e.code });
 }

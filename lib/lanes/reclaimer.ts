@@ -1,19 +1,33 @@
 /**
- * Worker entry of the reclaimer: keeps the free budget between the low and
- * the high watermark ahead of demand, on its own thread (the idle core), so
- * that eviction and writeback overlap with the lanes' fetches.
+ * The reclaimer's loop: keeps the free budget between the low and the high
+ * watermark ahead of demand, on its own thread (the idle core), so that
+ * eviction and writeback overlap with the lanes' fetches. Runs on a pager
+ * worker (pager-worker.ts).
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import { CTL_FREED_SEQ, CTL_KICK_SEQ, CTL_SETTLE, CTL_STOP } from '../paging/layout';
 import { recordFailure } from '../paging/failure';
 import { Evictor } from './evictor';
 import type { PagerConfig, WorkerReport } from './lane-init';
 
-function report(message: WorkerReport): void {
-  parentPort?.postMessage(message);
+/** Reclaims until the region closes; throws what stopped it otherwise, after telling waiting lanes. */
+export function runReclaimer(config: PagerConfig, report: (message: WorkerReport) => void): void {
+  try {
+    reclaim(config, report);
+  } catch (error) {
+    const e = error as Error & { errno?: number };
+    const control = new Int32Array(config.shared.control);
+    // Closing the region fails the batch in flight: that is the close, not a failure.
+    if (e.message !== 'region closed' && Atomics.load(control, CTL_STOP) === 0) {
+      // Lanes waiting for budget must learn that none will come.
+      recordFailure(control, config.shared.failure, typeof e.errno === 'number' ? e.errno : 0, `the reclaimer stopped: ${e.message}`);
+      Atomics.add(control, CTL_FREED_SEQ, 1);
+      Atomics.notify(control, CTL_FREED_SEQ);
+    }
+    throw error;
+  }
 }
 
-function run(config: PagerConfig): void {
+function reclaim(config: PagerConfig, report: (message: WorkerReport) => void): void {
   const evictor = new Evictor(config);
   const control = new Int32Array(config.shared.control);
   report({ type: 'ready' });
@@ -41,19 +55,5 @@ function run(config: PagerConfig): void {
     }
   } finally {
     evictor.close();
-  }
-}
-
-try {
-  run(workerData as PagerConfig);
-} catch (error) {
-  const e = error as Error & { code?: string; errno?: number };
-  if (e.message !== 'region closed') {
-    // Lanes waiting for budget must learn that none will come.
-    const control = new Int32Array((workerData as PagerConfig).shared.control);
-    recordFailure(control, (workerData as PagerConfig).shared.failure, typeof e.errno === 'number' ? e.errno : 0, `the reclaimer stopped: ${e.message}`);
-    Atomics.add(control, CTL_FREED_SEQ, 1);
-    Atomics.notify(control, CTL_FREED_SEQ);
-    report({ type: 'failed', message: e.message, code: e.code });
   }
 }

@@ -6,6 +6,7 @@ import { PAGE_SIZE } from '../paging/layout';
 import { parseSize } from '../util/size';
 import type { RdmaOptions } from '../transport/remote-session';
 import type { DirtyTracking, Replacement } from '../lanes/lane-init';
+import { PagerPool } from './pager-pool';
 
 export interface RemoteEndpoint {
   host: string;
@@ -45,6 +46,12 @@ export interface RegionOptions {
    * session opens; ignored for the other transports.
    */
   rdma?: RdmaOptions;
+  /**
+   * Pager workers to take the lanes and the reclaimer from, and to give them
+   * back to at close (createPagerPool): regions created one after another
+   * then start on warm, compiled lanes. Default: the region starts its own.
+   */
+  pool?: PagerPool;
 }
 
 export interface ResolvedOptions {
@@ -60,6 +67,7 @@ export interface ResolvedOptions {
   probeEvery: number;
   timeoutMs: number;
   rdma: RdmaOptions | undefined;
+  pool: PagerPool | undefined;
 }
 
 const MIN_LOCAL_PAGES = 128;
@@ -96,6 +104,9 @@ export function resolveOptions(options: RegionOptions): ResolvedOptions {
   if (!Number.isInteger(probeEvery) || probeEvery < 0) throw new OptionError('probeEvery', `expected a non-negative integer, got ${probeEvery}`);
   const timeoutMs = options.timeoutMs ?? 5000;
   if (!Number.isInteger(timeoutMs) || timeoutMs < 10) throw new OptionError('timeoutMs', `expected an integer of at least 10, got ${timeoutMs}`);
+  const pool = options.pool;
+  if (pool !== undefined && !(pool instanceof PagerPool)) throw new OptionError('pool', 'expected a PagerPool from createPagerPool(), or no pool');
+  if (pool?.closed) throw new OptionError('pool', 'the pool is closed: create a new one with createPagerPool(), or pass no pool');
   return {
     size,
     localBytes: Math.min(roundDown(localBytes, PAGE_SIZE), size),
@@ -109,6 +120,7 @@ export function resolveOptions(options: RegionOptions): ResolvedOptions {
     probeEvery,
     timeoutMs,
     rdma: options.rdma,
+    pool,
   };
 }
 

@@ -25,7 +25,8 @@ import { allocatePagerShared, CTL_FAILED, CTL_KICK_SEQ, CTL_SETTLE, CTL_STOP, PA
 import { readFailure } from '../paging/failure';
 import { uffdAccess } from '../uffd/open';
 import { continueWriteProtectSupported, UffdRegion, type UffdRegionHandle } from '../uffd/uffd-region';
-import type { LaneInit, PagerConfig, WorkerReport } from '../lanes/lane-init';
+import type { PagerCommand, PagerConfig, WorkerReport } from '../lanes/lane-init';
+import { endPagerWorker, spawnPagerWorker } from './pager-pool';
 import { EVICT_BATCH } from '../lanes/evictor';
 import { resolveOptions, type RegionOptions, type ResolvedOptions } from './options';
 import type { SessionHostInit, SessionHostReport } from './session-host';
@@ -39,8 +40,8 @@ export interface RegionHandle {
 const EMBEDDED_SLAB = 64 * 2 ** 20;
 /** A lane fetches at most one 256 KiB block, in at most 64 runs. */
 const LANE_MAX_INFLIGHT = 64;
-const LANE_SCRIPT = path.join(__dirname, '..', 'lanes', 'pager-lane.js');
-const RECLAIMER_SCRIPT = path.join(__dirname, '..', 'lanes', 'reclaimer.js');
+/** How long a closing region waits for a pager worker to finish its loop before terminating it. */
+const WORKER_CLOSE_MS = 5000;
 const SESSION_HOST_SCRIPT = path.join(__dirname, 'session-host.js');
 /** Slab sizes must hold whole 256 KiB blocks. */
 const SLAB_ALIGN = 256 * 1024;
@@ -56,6 +57,8 @@ export class Region {
   /** The failure recorded in shared memory (lib/paging/failure.ts), once read. */
   #recorded: Error | undefined;
   #closing: Promise<void> | undefined;
+  /** Per pager worker: resolves true when its loop returned cleanly after close, false on a failure or an exit. */
+  readonly #finished = new Map<Worker, Promise<boolean>>();
 
   private constructor(
     uffd: UffdRegion,
@@ -118,34 +121,90 @@ export class Region {
       const workers: Worker[] = [];
       undo.push(() => Promise.all(workers.map((w) => w.terminate())));
       const ready: Promise<void>[] = [];
-      const start = (script: string, data: PagerConfig | LaneInit): void => {
-        const worker = new Worker(script, { workerData: data });
+      const start = (command: Extract<PagerCommand, { type: 'run' }>): void => {
+        const worker = o.pool === undefined ? spawnPagerWorker() : o.pool.take();
         workers.push(worker);
         ready.push(
           new Promise((resolve, reject) => {
-            worker.once('message', (m: WorkerReport) => (m.type === 'ready' ? resolve() : reject(new DmemError(m.message, m.code ?? 'ERR_DMEM_LANE'))));
-            worker.once('error', reject);
-            worker.once('exit', (code) => reject(new DmemError(`a pager worker exited with ${code} while starting`, 'ERR_DMEM_LANE')));
+            const onMessage = (m: WorkerReport): void => {
+              stop();
+              if (m.type === 'ready') resolve();
+              else reject(new DmemError(m.type === 'failed' ? m.message : `a pager worker answered ${m.type} while starting`, (m.type === 'failed' && m.code) || 'ERR_DMEM_LANE'));
+            };
+            const onError = (error: Error): void => {
+              stop();
+              reject(error);
+            };
+            const onExit = (code: number): void => {
+              stop();
+              reject(new DmemError(`a pager worker exited with ${code} while starting`, 'ERR_DMEM_LANE'));
+            };
+            // Only our own listeners come off: removeAllListeners would take
+            // Worker's internal ones, and its messages would stop arriving.
+            const stop = (): void => {
+              worker.off('message', onMessage);
+              worker.off('error', onError);
+              worker.off('exit', onExit);
+            };
+            worker.on('message', onMessage);
+            worker.on('error', onError);
+            worker.on('exit', onExit);
           }),
         );
+        worker.postMessage(command);
       };
-      // Each worker gets its own prepared lane (for verbs, its own queue pair).
-      for (let lane = 0; lane < o.lanes; lane++) start(LANE_SCRIPT, { ...config, session: hosted.lanes[lane], lane });
-      start(RECLAIMER_SCRIPT, config);
+      // Each lane gets its own prepared connection (for verbs, its own queue pair).
+      for (let lane = 0; lane < o.lanes; lane++) start({ type: 'run', role: 'lane', init: { ...config, session: hosted.lanes[lane], lane } });
+      start({ type: 'run', role: 'reclaimer', init: config });
       await Promise.all(ready);
       const region = new Region(uffd, shared, host, workers, o);
-      for (const worker of workers) {
-        worker.removeAllListeners();
-        worker.on('message', (m: WorkerReport) => {
-          if (m.type === 'failed') region.#fail(new DmemError(m.message, m.code ?? 'ERR_DMEM_LANE'));
-        });
-        worker.on('error', (error) => region.#fail(error));
-      }
+      for (const worker of workers) region.#watch(worker);
       return region;
     } catch (error) {
       for (const u of undo.reverse()) await Promise.resolve(u()).catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * Follows a serving worker: its failures become the region's, and whether
+   * it finished its loop cleanly ('done' after the region closed) or not (a
+   * failure, an exit) decides at close whether it may serve again.
+   */
+  #watch(worker: Worker): void {
+    let finished!: (clean: boolean) => void;
+    const done = new Promise<boolean>((resolve) => (finished = resolve));
+    const onMessage = (m: WorkerReport): void => {
+      if (m.type === 'failed') this.#fail(new DmemError(m.message, m.code ?? 'ERR_DMEM_LANE'));
+      else if (m.type === 'done') finished(m.clean);
+    };
+    const onError = (error: Error): void => {
+      this.#fail(error);
+      finished(false);
+    };
+    const onExit = (): void => finished(false);
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+    this.#finished.set(
+      worker,
+      done.then((clean) => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+        return clean;
+      }),
+    );
+  }
+
+  async #release(worker: Worker): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), WORKER_CLOSE_MS)));
+    const clean = await Promise.race([this.#finished.get(worker) ?? Promise.resolve(false), timedOut]);
+    clearTimeout(timer);
+    if (!clean || this.#failure !== undefined) await worker.terminate();
+    else if (this.#options.pool !== undefined) this.#options.pool.give(worker);
+    else await endPagerWorker(worker);
   }
 
   #fail(error: Error): void {
@@ -242,18 +301,10 @@ export class Region {
     Atomics.notify(control, 0);
     for (let i = 0; i < control.length; i += 16) Atomics.notify(control, i);
     this.#uffd.close(); // lanes' readEvents return, faulting threads are released
-    await Promise.all(
-      this.#workers.map(
-        (w) =>
-          new Promise<void>((resolve) => {
-            const timer = setTimeout(() => void w.terminate().then(() => resolve()), 5000);
-            w.once('exit', () => {
-              clearTimeout(timer);
-              resolve();
-            });
-          }),
-      ),
-    );
+    // Then the workers: each answers 'done' once its loop has returned and
+    // closed what it held; a clean one goes back to the pool (or is asked to
+    // end), any other is terminated.
+    await Promise.all(this.#workers.map((w) => this.#release(w)));
     await closeHost(this.#host);
   }
 }

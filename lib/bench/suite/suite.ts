@@ -7,6 +7,7 @@
  */
 import * as os from 'node:os';
 import { createRegion, type Region } from '../../region/region';
+import { createPagerPool, type PagerPool } from '../../region/pager-pool';
 import type { RdmaOptions } from '../../transport/remote-session';
 import type { RegionStats } from '../../region/stats';
 import { loadWorkloads } from './native';
@@ -45,6 +46,13 @@ export interface SuiteOptions {
   scalingWorkload?: string;
   seed: number;
   canceller: RunCanceller;
+  /**
+   * Pager workers for the suite's regions (runSuite starts and closes one
+   * when not given): each measured phase then runs on lanes whose code is
+   * compiled, whatever its own initialising pass put through them
+   * (lib/region/pager-pool.ts).
+   */
+  pool?: PagerPool;
   /** Called before each run with what it is, and after with its outcome. */
   step?: (event: { what: string; done: boolean; index: number; total: number }) => void;
 }
@@ -209,6 +217,7 @@ async function withRegion<T>(bytes: number, policy: Policy, o: SuiteOptions, bod
     lanes: o.lanes,
     remote: o.node,
     rdma: o.rdma,
+    pool: o.pool,
   });
   try {
     return await body(region);
@@ -292,7 +301,17 @@ async function regionRun(
   });
 }
 
-export async function runSuite(o: SuiteOptions): Promise<SuiteReport> {
+export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
+  if (options.pool !== undefined) return runSuiteOn(options);
+  const pool = createPagerPool();
+  try {
+    return await runSuiteOn({ ...options, pool });
+  } finally {
+    await pool.close();
+  }
+}
+
+async function runSuiteOn(o: SuiteOptions): Promise<SuiteReport> {
   const began = performance.now();
   const specs = o.workloads.map((n) => findWorkload(n)!);
   const scaling = o.scalingWorkload === undefined ? undefined : findWorkload(o.scalingWorkload);
