@@ -46,6 +46,7 @@ import {
   LANE_SERVICE_US,
   LANE_STALE,
   LANE_REFAULTS,
+  LANE_PROBES_EXPIRED,
   LANE_STATE_WAITS,
   LANE_STRIDE,
   LANE_WP,
@@ -57,6 +58,7 @@ import { PageState } from '../paging/page-state';
 import { recordFailure } from '../paging/failure';
 import { RemoteMap } from '../paging/remote-map';
 import { isRecentRefault, isTouchedSoon, stampSentinel } from '../paging/refault';
+import { SentinelWatch } from './sentinel-watch';
 import type { LaneInit } from './lane-init';
 
 const MAX_BLOCK_PAGES = 1 << MAX_BLOCK_SHIFT;
@@ -70,6 +72,8 @@ export class FaultHandler {
   readonly #owner: number;
   readonly #chunks: Int32Array;
   readonly #evictedAt: Int32Array;
+  /** This lane's density-probe sentinels awaiting a verdict. */
+  readonly #sentinels = new SentinelWatch();
   readonly #control: Int32Array;
   readonly #failure: SharedArrayBuffer;
   readonly #stats: Float64Array;
@@ -329,6 +333,7 @@ export class FaultHandler {
     // none when its chunk's density probe is due (with twice its block).
     let probe = 0;
     if (this.#probeEvery > 0) {
+      this.#stats[this.#statsBase + LANE_PROBES_EXPIRED] += this.#sentinels.expire(this.#states, this.#flags, this.#chunks, this.#evictedAt, this.#control);
       if (stream === 0) {
         if (isDensityProbeDue(this.#chunks, page, this.#probeEvery)) {
           // Twice the density block: the probe asks whether the other half would be used.
@@ -472,7 +477,7 @@ export class FaultHandler {
       for (let p = end - 1; p > page && sentinel < 0; p--) if (this.#claimed[p - start] !== NOT_CLAIMED) sentinel = p;
       for (let p = start; p < page && sentinel < 0; p++) if (this.#claimed[p - start] !== NOT_CLAIMED) sentinel = p;
     }
-    if (probe & FLAG_DENSE_PROBE && sentinel >= 0) stampSentinel(this.#control, this.#evictedAt, sentinel);
+    if (probe & FLAG_DENSE_PROBE && sentinel >= 0) this.#sentinels.add(sentinel, stampSentinel(this.#control, this.#evictedAt, sentinel));
     // Flags first, while the pages are still ours (FETCHING): once a page is
     // mapped, a write to it may raise a WP fault that another lane serves by
     // setting FLAG_DIRTY, which must not be overwritten afterwards.

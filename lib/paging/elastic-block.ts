@@ -91,9 +91,9 @@ const FIRST_STEP_SHIFT = 2;
 const DENSE_SAMPLES = 8;
 /**
  * A chunk's density probes run every probeEvery << backoff misses that
- * continue no stream; each verdict that finds no locality at the smallest
- * block doubles the period, up to 2^MAX_DENSE_BACKOFF times, and a verdict
- * that grows the block resets it. Under uniform random access (gups) a probe
+ * continue no stream; each verdict at the smallest block in which fewer than
+ * half the probes hit doubles the period, up to 2^MAX_DENSE_BACKOFF times,
+ * and a verdict that grows the block resets it. Under uniform random access (gups) a probe
  * costs a page fetched and, half the time, a MINOR fault, for nothing.
  */
 const MAX_DENSE_BACKOFF = 3;
@@ -333,7 +333,12 @@ export function recordProbe(chunks: Int32Array, page: number, hit: boolean, dens
   else if (4 * hits < hits + waste) next = shift - 1;
   const backoff = Atomics.load(chunks, base + CHUNK_DENSE_BACKOFF);
   if (next > shift) Atomics.store(chunks, base + CHUNK_DENSE_BACKOFF, 0);
-  else if (next < MIN_BLOCK_SHIFT && backoff < MAX_DENSE_BACKOFF) Atomics.store(chunks, base + CHUNK_DENSE_BACKOFF, backoff + 1);
+  else if (shift === MIN_BLOCK_SHIFT && 2 * hits < hits + waste && backoff < MAX_DENSE_BACKOFF) {
+    // At the smallest block, fewer than half the probes hit: no locality worth
+    // a larger block (uniform random access at 50% local hits about one in
+    // five, by chance), so look less often.
+    Atomics.store(chunks, base + CHUNK_DENSE_BACKOFF, backoff + 1);
+  }
   next = Math.max(MIN_BLOCK_SHIFT, Math.min(MAX_BLOCK_SHIFT, next));
   if (next !== shift) Atomics.store(chunks, base + CHUNK_DENSE_SHIFT, next);
 }

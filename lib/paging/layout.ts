@@ -126,6 +126,8 @@ export const LANE_FAULTS = 11;
 export const LANE_STALE = 12;
 /** Fetches of pages evicted recently (refault distance within REFAULT_WINDOW): installed referenced. */
 export const LANE_REFAULTS = 13;
+/** Density-probe sentinels decided waste by their lane once their window passed (lanes/sentinel-watch.ts). */
+export const LANE_PROBES_EXPIRED = 14;
 
 /** Fault service time histogram: bucket i counts services in [2^i, 2^(i+1)) µs. */
 export const HISTOGRAM_BUCKETS = 24;

@@ -51,9 +51,11 @@ export function isRecentRefault(control: Int32Array, evictedAt: Int32Array, page
  */
 export const DENSE_HIT_WINDOW = REFAULT_WINDOW;
 
-/** Stamps a density probe's sentinel (claimed by the caller) with the evictions so far. */
-export function stampSentinel(control: Int32Array, evictedAt: Int32Array, page: number): void {
-  Atomics.store(evictedAt, page, Atomics.load(control, CTL_EVICTIONS) | 0);
+/** Stamps a density probe's sentinel (claimed by the caller) with the evictions so far; returns the stamp. */
+export function stampSentinel(control: Int32Array, evictedAt: Int32Array, page: number): number {
+  const stamp = Atomics.load(control, CTL_EVICTIONS) | 0;
+  Atomics.store(evictedAt, page, stamp);
+  return stamp;
 }
 
 /** Whether a density probe's sentinel, touched now, was touched within DENSE_HIT_WINDOW of its install. */

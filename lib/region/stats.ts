@@ -15,6 +15,7 @@ import {
   LANE_SERVICE_US,
   LANE_STALE,
   LANE_REFAULTS,
+  LANE_PROBES_EXPIRED,
   LANE_STATE_WAITS,
   LANE_STRIDE,
   LANE_WP,
@@ -42,6 +43,8 @@ export interface LaneStats {
   staleFaults: number;
   /** Fetches of pages evicted recently, installed referenced (paging/refault.ts). */
   recentRefaults: number;
+  /** Density-probe sentinels decided waste once their window passed (lanes/sentinel-watch.ts); counted in prefetchWaste. */
+  probesExpired: number;
   meanServiceUs: number;
 }
 
@@ -82,7 +85,8 @@ export function readStats(shared: PagerShared, lanes: number): RegionStats {
     budgetPages: Atomics.load(control, CTL_BUDGET_PAGES),
     evictions: { clean: reclaim[RECLAIM_EVICTED_CLEAN], dirty: reclaim[RECLAIM_EVICTED_DIRTY] },
     bytesWrittenBack: reclaim[RECLAIM_BYTES_WRITTEN],
-    prefetchWaste: reclaim[RECLAIM_PREFETCH_WASTE],
+    // Probe pages evicted untouched, and density sentinels their lane found untouched past their window.
+    prefetchWaste: reclaim[RECLAIM_PREFETCH_WASTE] + total.probesExpired,
     zappedPages: reclaim[RECLAIM_ZAPPED_PAGES],
     zapCalls: reclaim[RECLAIM_ZAP_CALLS],
     clockSweeps: reclaim[RECLAIM_SWEEPS],
@@ -112,6 +116,7 @@ function laneRow(rows: Float64Array, base: number): LaneStats {
     stateWaits: rows[base + LANE_STATE_WAITS],
     staleFaults: rows[base + LANE_STALE],
     recentRefaults: rows[base + LANE_REFAULTS],
+    probesExpired: rows[base + LANE_PROBES_EXPIRED],
     meanServiceUs: faults > 0 ? rows[base + LANE_SERVICE_US] / faults : 0,
   };
 }

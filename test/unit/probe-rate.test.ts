@@ -29,13 +29,13 @@ function scan(chunks: Int32Array, blocks: number, used: boolean, from = 0): numb
   return probes;
 }
 
-/** Misses in chunk 0 that continue no stream; each density probe's sentinel is touched soon (or not). Returns the probes taken. */
-function isolatedMisses(chunks: Int32Array, misses: number, used: boolean): number {
+/** Misses in chunk 0 that continue no stream; each density probe's sentinel is touched soon (or not: `used` of the probe's index). Returns the probes taken. */
+function isolatedMisses(chunks: Int32Array, misses: number, used: boolean | ((probe: number) => boolean)): number {
   let probes = 0;
   for (let miss = 0; miss < misses; miss++) {
     if (isDensityProbeDue(chunks, 7, 8)) {
+      recordProbe(chunks, 8, typeof used === 'boolean' ? used : used(probes), true);
       probes++;
-      recordProbe(chunks, 8, used, true);
     }
   }
   return probes;
@@ -58,5 +58,16 @@ describe('probe rate', () => {
     expect(isolatedMisses(chunks, 4096, false)).toBeLessThan(128);
     // One verdict at the reduced rate (8 probes), then every 8th miss again.
     expect(isolatedMisses(chunks, 1024, true)).toBeGreaterThanOrEqual(48);
+  });
+
+  it('density probes back off where they hit by chance (under half), not only where they find nothing', () => {
+    // Uniform random access at 50% local: about one sentinel in five is
+    // touched within its window by chance. Three in eight hit here: a verdict
+    // that holds the block at 4 KiB, and probes that cost without informing.
+    const chunks = chunkTable();
+    expect(isolatedMisses(chunks, 4096, (probe) => probe % 8 < 3)).toBeLessThan(128);
+    // Half or more: the block holds and so does the rate (locality that may yet grow it).
+    const halves = chunkTable();
+    expect(isolatedMisses(halves, 4096, (probe) => probe % 2 === 0)).toBe(512);
   });
 });

@@ -1,0 +1,74 @@
+/**
+ * A lane's density-probe sentinels still undecided (paging/elastic-block.ts,
+ * paging/refault.ts). A sentinel touched within DENSE_HIT_WINDOW evictions
+ * of its install is a hit, decided at its touch (fault-handler.ts); one not
+ * touched by then is waste, and is decided here, as soon as its window has
+ * passed, instead of at its eviction, which comes up to a budget's worth of
+ * evictions later. Under uniform random access (gups) the verdicts that back
+ * a chunk's probes off otherwise came so late that a chunk probed at the
+ * full rate for much of a run.
+ *
+ * A FIFO ring per lane, in install order (so in stamp order): single
+ * producer and single consumer, the lane itself. A full ring drops its
+ * oldest entry, whose sentinel is then decided at its touch or eviction as
+ * before.
+ */
+import { recordProbe } from '../paging/elastic-block';
+import { CTL_BUDGET_PAGES, CTL_EVICTIONS, CTL_SETTLED_SEQ, FLAG_DENSE_PROBE, FLAG_PROBE } from '../paging/layout';
+import { PageState } from '../paging/page-state';
+import { DENSE_HIT_WINDOW } from '../paging/refault';
+
+const CAPACITY = 256;
+
+export class SentinelWatch {
+  readonly #pages = new Int32Array(CAPACITY);
+  readonly #stamps = new Int32Array(CAPACITY);
+  #head = 0;
+  #count = 0;
+
+  /** A sentinel just installed (PREFETCHED), stamped `stamp` (refault.ts: stampSentinel). */
+  add(page: number, stamp: number): void {
+    if (this.#count === CAPACITY) this.#drop();
+    const at = (this.#head + this.#count) % CAPACITY;
+    this.#pages[at] = page;
+    this.#stamps[at] = stamp;
+    this.#count++;
+  }
+
+  /**
+   * Records as waste each watched sentinel whose window has passed and that
+   * is still untouched; returns how many. A sentinel is decided once: the
+   * lane pins it (PREFETCHED → FETCHING) and takes its probe flags, so a
+   * touch or an eviction racing it finds none; it stays in the page cache,
+   * unmapped, as any prefetched page.
+   */
+  expire(states: Uint8Array, flags: Uint8Array, chunks: Int32Array, evictedAt: Int32Array, control: Int32Array): number {
+    if (this.#count === 0) return 0;
+    const now = Atomics.load(control, CTL_EVICTIONS);
+    const window = Atomics.load(control, CTL_BUDGET_PAGES) * DENSE_HIT_WINDOW;
+    let wasted = 0;
+    while (this.#count > 0 && ((now - this.#stamps[this.#head]) | 0) > window) {
+      const page = this.#pages[this.#head];
+      const stamp = this.#stamps[this.#head];
+      this.#drop();
+      // Evicted since (and perhaps a sentinel again, stamped anew): not this one.
+      if (Atomics.load(evictedAt, page) !== stamp) continue;
+      // Touched (RESIDENT), being evicted or installed: decided by whoever holds it.
+      if (Atomics.compareExchange(states, page, PageState.prefetched, PageState.fetching) !== PageState.prefetched) continue;
+      const was = Atomics.and(flags, page, ~(FLAG_PROBE | FLAG_DENSE_PROBE));
+      // Release: the flags above are visible to whoever sees PREFETCHED again.
+      Atomics.store(states, page, PageState.prefetched);
+      Atomics.add(control, CTL_SETTLED_SEQ, 1);
+      Atomics.notify(control, CTL_SETTLED_SEQ);
+      if ((was & FLAG_DENSE_PROBE) === 0) continue;
+      recordProbe(chunks, page, false, true);
+      wasted++;
+    }
+    return wasted;
+  }
+
+  #drop(): void {
+    this.#head = (this.#head + 1) % CAPACITY;
+    this.#count--;
+  }
+}
