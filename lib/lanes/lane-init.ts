@@ -31,6 +31,8 @@ export interface PagerConfig {
 
 export interface LaneInit extends PagerConfig {
   lane: number;
+  /** The nice value the lane's thread serves at (thread-priority.ts), restored after; null: left as it is. */
+  nice: number | null;
 }
 
 /** Messages from the region (or a PagerPool) to a pager worker. */
@@ -41,4 +43,8 @@ export type PagerCommand = { type: 'run'; role: 'lane'; init: LaneInit } | { typ
  * for each failure, 'done' once the region's loop has returned and its
  * resources are closed (`clean`: it returned because the region closed).
  */
-export type WorkerReport = { type: 'ready' } | { type: 'failed'; message: string; code?: string } | { type: 'done'; clean: boolean };
+export type WorkerReport =
+  /** `nice`: the thread's nice value as it serves; `niceError`: why the one asked for could not be set. */
+  | { type: 'ready'; nice?: number; niceError?: string }
+  | { type: 'failed'; message: string; code?: string }
+  | { type: 'done'; clean: boolean };

@@ -11,15 +11,31 @@ import { CTL_STOP } from '../paging/layout';
 import type { PagerCommand, WorkerReport } from './lane-init';
 import { runLane } from './pager-lane';
 import { runReclaimer } from './reclaimer';
+import { setThreadNice } from './thread-priority';
 
 function report(message: WorkerReport): void {
   parentPort?.postMessage(message);
 }
 
 function serve(command: Extract<PagerCommand, { type: 'run' }>): boolean {
+  // A lane serves at the priority its region asks for, and gives it back:
+  // the worker may serve another region next (a PagerPool).
+  let previous: number | undefined;
+  let priority: { nice?: number; niceError?: string } = {};
+  if (command.role === 'lane' && command.init.nice !== null) {
+    try {
+      previous = setThreadNice(command.init.nice);
+      priority = { nice: command.init.nice };
+    } catch (error) {
+      // Node's SystemError: the errno's name is in info.code (EACCES).
+      const e = error as Error & { code?: string; info?: { code?: string } };
+      priority = { niceError: e.info?.code ?? e.code ?? e.message };
+    }
+  }
+  const tell = (message: WorkerReport): void => report(message.type === 'ready' ? { ...message, ...priority } : message);
   try {
-    if (command.role === 'lane') runLane(command.init, report);
-    else runReclaimer(command.init, report);
+    if (command.role === 'lane') runLane(command.init, tell);
+    else runReclaimer(command.init, tell);
     return true;
   } catch (error) {
     const e = error as Error & { code?: string };
@@ -27,6 +43,8 @@ function serve(command: Extract<PagerCommand, { type: 'run' }>): boolean {
     if (e.message === 'region closed' || Atomics.load(new Int32Array(command.init.shared.control), CTL_STOP) !== 0) return true;
     report({ type: 'failed', message: e.message, code: e.code });
     return false;
+  } finally {
+    if (previous !== undefined) setThreadNice(previous); // lowering a priority is always allowed
   }
 }
 

@@ -20,7 +20,7 @@
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { DmemError, ErrorCodes } from '../errors';
+import { DmemError, ErrorCodes, OptionError } from '../errors';
 import { allocatePagerShared, CTL_FAILED, CTL_KICK_SEQ, CTL_SETTLE, CTL_STOP, PAGE_SIZE, type PagerShared } from '../paging/layout';
 import { readFailure } from '../paging/failure';
 import { uffdAccess } from '../uffd/open';
@@ -57,6 +57,7 @@ export class Region {
   /** The failure recorded in shared memory (lib/paging/failure.ts), once read. */
   #recorded: Error | undefined;
   #closing: Promise<void> | undefined;
+  #laneNice: number | undefined;
   /** Per pager worker: resolves true when its loop returned cleanly after close, false on a failure or an exit. */
   readonly #finished = new Map<Worker, Promise<boolean>>();
 
@@ -121,6 +122,7 @@ export class Region {
       const workers: Worker[] = [];
       undo.push(() => Promise.all(workers.map((w) => w.terminate())));
       const ready: Promise<void>[] = [];
+      const priorities: Array<Extract<WorkerReport, { type: 'ready' }>> = [];
       const start = (command: Extract<PagerCommand, { type: 'run' }>): void => {
         const worker = o.pool === undefined ? spawnPagerWorker() : o.pool.take();
         workers.push(worker);
@@ -128,7 +130,10 @@ export class Region {
           new Promise((resolve, reject) => {
             const onMessage = (m: WorkerReport): void => {
               stop();
-              if (m.type === 'ready') resolve();
+              if (m.type === 'ready') {
+                if (command.role === 'lane') priorities.push(m);
+                resolve();
+              }
               else reject(new DmemError(m.type === 'failed' ? m.message : `a pager worker answered ${m.type} while starting`, (m.type === 'failed' && m.code) || 'ERR_DMEM_LANE'));
             };
             const onError = (error: Error): void => {
@@ -154,10 +159,18 @@ export class Region {
         worker.postMessage(command);
       };
       // Each lane gets its own prepared connection (for verbs, its own queue pair).
-      for (let lane = 0; lane < o.lanes; lane++) start({ type: 'run', role: 'lane', init: { ...config, session: hosted.lanes[lane], lane } });
+      for (let lane = 0; lane < o.lanes; lane++) start({ type: 'run', role: 'lane', init: { ...config, session: hosted.lanes[lane], lane, nice: o.laneNice } });
       start({ type: 'run', role: 'reclaimer', init: config });
       await Promise.all(ready);
+      const refused = priorities.find((p) => p.niceError !== undefined);
+      if (refused !== undefined && o.laneNiceRequired) {
+        throw new OptionError(
+          'laneNice',
+          `the lanes cannot run at nice ${o.laneNice} (${refused.niceError}): raising a thread's priority needs root or CAP_SYS_NICE; grant one, or pass laneNice: null to leave the lanes at the process's priority`,
+        );
+      }
       const region = new Region(uffd, shared, host, workers, o);
+      region.#laneNice = refused === undefined ? priorities[0]?.nice : undefined;
       for (const worker of workers) region.#watch(worker);
       return region;
     } catch (error) {
@@ -209,6 +222,11 @@ export class Region {
 
   #fail(error: Error): void {
     this.#failure ??= error;
+  }
+
+  /** The nice value the lanes serve at; undefined where they were left at the process's (laneNice: null, or not allowed). */
+  get laneNice(): number | undefined {
+    return this.#laneNice;
   }
 
   /** An ArrayBuffer over the whole region, in the calling thread. */

@@ -117,7 +117,7 @@ export function renderHtmlReport(report: SuiteReport): string {
 </head><body>
 <h1>dmem bench</h1>
 <p class="headline">${esc(headline(report))}</p>
-<p>Local memory = ${Math.round(s.localRatio * 100)}% of each workload's footprint; transport ${esc(s.transport)}; ${report.machine.cpus} CPUs, kernel ${esc(report.machine.kernel)}, Node ${esc(report.machine.node)}; ${report.durationSec} s. Slowdown = measured phase on the region / the same code on plain memory − 1. Every run verified its result: ${s.allVerified ? 'yes' : '<b>NO</b>'}.</p>
+<p>Local memory = ${Math.round(s.localRatio * 100)}% of each workload's footprint; transport ${esc(s.transport)}; ${report.machine.cpus} CPUs, kernel ${esc(report.machine.kernel)}, Node ${esc(report.machine.node)}; pager lanes at ${report.machine.laneNice === null ? "the process's priority" : `nice ${report.machine.laneNice}`}; ${report.durationSec} s. Slowdown = measured phase on the region / the same code on plain memory − 1. Every run verified its result: ${s.allVerified ? 'yes' : '<b>NO</b>'}.</p>
 <h2>Slowdown per workload and block policy</h2>
 <p>Log scale. <i>cloud</i>: hot set fits in half the footprint (the paper's 6% case); <i>kernel</i>: memory-bound, compare with DESIGN.md's floor; <i>adversarial</i>: gups, left out of the averages. average* = suite average without gups.</p>
 ${slowdownChart(report)}
