@@ -335,10 +335,13 @@ async function runSuiteOn(o: SuiteOptions): Promise<SuiteReport> {
     const policies: PolicyRun[] = [];
     let blockTimeline: BlockSample[] | undefined;
     // Interleaved (every policy once, then again), so that a slow spell of
-    // the machine spreads over the policies instead of landing on one.
+    // the machine spreads over the policies instead of landing on one; every
+    // other repeat in reverse order (ABBA), so that a drift of the machine
+    // over a repeat, or what a run leaves behind for the next, does not
+    // always favour the same policy.
     const runs = new Map<Policy, Array<Awaited<ReturnType<typeof regionRun>>>>(POLICIES.map((p) => [p, []]));
     for (let r = 0; r < o.repeat; r++) {
-      for (const policy of POLICIES) {
+      for (const policy of r % 2 === 0 ? POLICIES : [...POLICIES].reverse()) {
         const timeline = spec.name === 'phases' && policy === 'elastic' && r === 0 ? [] : undefined;
         const what = o.repeat > 1 ? `${spec.name} ${policy} (${r + 1}/${o.repeat})` : `${spec.name} ${policy}`;
         runs.get(policy)!.push(await step(what, () => regionRun(spec, bytes, policy, o.vcpus, params, o, timeline)));
