@@ -133,8 +133,9 @@ export class Region {
               if (m.type === 'ready') {
                 if (command.role === 'lane') priorities.push(m);
                 resolve();
+              } else {
+                reject(new DmemError(m.type === 'failed' ? m.message : `a pager worker answered ${m.type} while starting`, (m.type === 'failed' && m.code) || 'ERR_DMEM_LANE'));
               }
-              else reject(new DmemError(m.type === 'failed' ? m.message : `a pager worker answered ${m.type} while starting`, (m.type === 'failed' && m.code) || 'ERR_DMEM_LANE'));
             };
             const onError = (error: Error): void => {
               stop();
