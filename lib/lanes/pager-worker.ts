@@ -17,6 +17,7 @@ function report(message: WorkerReport): void {
   parentPort?.postMessage(message);
 }
 
+/** Serves one region; true when the worker may serve another (its loop ended with the close, its priority given back). */
 function serve(command: Extract<PagerCommand, { type: 'run' }>): boolean {
   // A lane serves at the priority its region asks for, and gives it back:
   // the worker may serve another region next (a PagerPool).
@@ -33,6 +34,19 @@ function serve(command: Extract<PagerCommand, { type: 'run' }>): boolean {
     }
   }
   const tell = (message: WorkerReport): void => report(message.type === 'ready' ? { ...message, ...priority } : message);
+  const clean = run(command, tell);
+  if (previous === undefined) return clean;
+  try {
+    setThreadNice(previous);
+    return clean;
+  } catch {
+    // Back up from a lowered priority (laneNice above the process's) needs
+    // the privilege the process lacks: this worker serves no other region.
+    return false;
+  }
+}
+
+function run(command: Extract<PagerCommand, { type: 'run' }>, tell: (message: WorkerReport) => void): boolean {
   try {
     if (command.role === 'lane') runLane(command.init, tell);
     else runReclaimer(command.init, tell);
@@ -43,8 +57,6 @@ function serve(command: Extract<PagerCommand, { type: 'run' }>): boolean {
     if (e.message === 'region closed' || Atomics.load(new Int32Array(command.init.shared.control), CTL_STOP) !== 0) return true;
     report({ type: 'failed', message: e.message, code: e.code });
     return false;
-  } finally {
-    if (previous !== undefined) setThreadNice(previous); // lowering a priority is always allowed
   }
 }
 

@@ -22,7 +22,9 @@
  *   await pool.close();
  *
  * Idle workers do not keep the process alive. A worker whose region failed,
- * or that did not finish in time, is ended rather than kept. Closing the pool
+ * that did not finish in time, or that cannot give back its priority (a
+ * lane lowered by laneNice, without the privilege to raise it again) is
+ * ended rather than kept. Closing the pool
  * ends its idle workers at once and the busy ones as their regions close.
  */
 import * as path from 'node:path';

@@ -72,7 +72,7 @@ describe.skipIf(skip !== undefined)('lane priority', () => {
     });
   });
 
-  it.skipIf(!fs.existsSync('/usr/bin/setpriv'))('without CAP_SYS_NICE: the default leaves the lanes as they are, a value asked for is a clear error', () => {
+  it.skipIf(!fs.existsSync('/usr/bin/setpriv'))('without CAP_SYS_NICE: the default leaves the lanes as they are, a raise asked for is a clear error, a lowered lane is not pooled', () => {
     const script = `
       const d = require(${JSON.stringify(DIST)});
       (async () => {
@@ -86,11 +86,19 @@ describe.skipIf(skip !== undefined)('lane priority', () => {
         } catch (e) {
           console.log(e.code, e.message);
         }
+        // A lane lowered to nice 5 cannot come back up: the pool does not keep it.
+        const pool = d.createPagerPool();
+        const lowered = await d.createRegion({ size: '8M', localBytes: '2M', lanes: 2, laneNice: 5, pool });
+        new Uint8Array(lowered.view()).fill(1);
+        await lowered.close();
+        console.log('kept', pool.stats().idle, lowered.laneNice);
+        await pool.close();
       })();`;
     const run = spawnSync('/usr/bin/setpriv', ['--bounding-set=-sys_nice', '--inh-caps=-sys_nice', process.execPath, '-e', script], { encoding: 'utf8' });
     expect(run.status).toBe(0);
-    const [first, second] = run.stdout.trim().split('\n');
+    const [first, second, third] = run.stdout.trim().split('\n');
     expect(first).toBe('default undefined true');
+    expect(third).toBe('kept 1 5'); // the reclaimer only
     expect(second).toBe(
       "ERR_DMEM_INVALID_OPTION laneNice: the lanes cannot run at nice -5 (EACCES): raising a thread's priority needs root or CAP_SYS_NICE; grant one, or pass laneNice: null to leave the lanes at the process's priority",
     );
