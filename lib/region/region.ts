@@ -216,7 +216,8 @@ export class Region {
     const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), WORKER_CLOSE_MS)));
     const clean = await Promise.race([this.#finished.get(worker) ?? Promise.resolve(false), timedOut]);
     clearTimeout(timer);
-    if (!clean || this.#failure !== undefined) await worker.terminate();
+    // A failed region (told by a message or recorded in shared memory) keeps none of its workers.
+    if (!clean || this.failure !== undefined) await worker.terminate();
     else if (this.#options.pool !== undefined) this.#options.pool.give(worker);
     else await endPagerWorker(worker);
   }
