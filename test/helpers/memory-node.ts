@@ -70,3 +70,21 @@ export async function eventually(check: () => boolean | Promise<boolean>, what: 
   }
   throw new Error(`gave up waiting until ${what}`);
 }
+
+/**
+ * Makes `region`'s reclaimer fail against a dead memory node: dirties half
+ * the region (much of it evicted to the node), kills `serve`, then takes
+ * fresh (zero) pages until the free budget is under the reclaimer's low
+ * watermark but not gone, so that no fault needs it: the reclaimer must
+ * write dirty pages back, and cannot. Returns without waiting for the failure.
+ */
+export async function killNodeUnderDirtyRegion(region: { view(): ArrayBuffer; stats(): { budgetPages: number; localPages: number } }, serve: ServeProcess): Promise<void> {
+  const words = new Uint32Array(region.view());
+  const pages = words.length / 1024;
+  for (let p = 0; p < pages / 2; p++) words[p * 1024] = p + 1;
+  serve.child.kill('SIGKILL');
+  await serve.exited;
+  const s = region.stats();
+  const free = s.budgetPages - s.localPages;
+  for (let p = pages / 2; p < pages / 2 + Math.max(0, free - 32); p++) words[p * 1024] = 1;
+}

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { createRegion, MemoryNode } from '../../dist/index.js';
 import { churn, expectEvictedAndRefetched } from '../helpers/churn';
-import { eventually, spawnServe } from '../helpers/memory-node';
+import { eventually, killNodeUnderDirtyRegion, spawnServe } from '../helpers/memory-node';
 import { printSkip, uffdSkipReason } from '../helpers/uffd';
 
 const MiB = 2 ** 20;
@@ -181,17 +181,8 @@ describe.skipIf(skip !== undefined)('pager correctness', () => {
     const serve = await spawnServe(['--size', '64M', '--slab-size', '16M']);
     const region = await createRegion({ size: 16 * MiB, localBytes: 4 * MiB, remote: { host: serve.host, port: serve.port }, lanes: 1, block: '4k', timeoutMs: 1000 });
     try {
-      const words = new Uint32Array(region.view());
-      const pages = words.length / 1024;
-      for (let p = 0; p < pages / 2; p++) words[p * 1024] = p + 1; // dirty pages, many evicted to the node
-      serve.child.kill('SIGKILL');
-      await serve.exited;
-      // Take fresh (zero) pages until the free budget is under the reclaimer's
-      // low watermark (64 pages here) but not gone, so that no fault needs it:
-      // the reclaimer must write dirty pages back, and cannot.
-      const s = region.stats();
-      const free = s.budgetPages - s.localPages;
-      for (let p = pages / 2; p < pages / 2 + Math.max(0, free - 32); p++) words[p * 1024] = 1;
+      // The low watermark is 64 pages here.
+      await killNodeUnderDirtyRegion(region, serve);
       // Synchronously: the workers' messages cannot arrive meanwhile.
       const until = Date.now() + 20_000;
       while (region.failure === undefined && Date.now() < until);

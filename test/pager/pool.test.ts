@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createPagerPool, createRegion } from '../../dist/index.js';
 import { churn, expectEvictedAndRefetched } from '../helpers/churn';
-import { eventually, spawnServe } from '../helpers/memory-node';
+import { eventually, killNodeUnderDirtyRegion, spawnServe } from '../helpers/memory-node';
 import { printSkip, uffdSkipReason } from '../helpers/uffd';
 
 const MiB = 2 ** 20;
@@ -74,16 +74,7 @@ describe.skipIf(skip !== undefined)('pager pool', () => {
     try {
       const region = await createRegion({ size: 16 * MiB, localBytes: 4 * MiB, remote: { host: serve.host, port: serve.port }, lanes: 1, block: '4k', timeoutMs: 1000, pool });
       try {
-        const words = new Uint32Array(region.view());
-        const pages = words.length / 1024;
-        for (let p = 0; p < pages / 2; p++) words[p * 1024] = p + 1; // dirty pages, many evicted to the node
-        serve.child.kill('SIGKILL');
-        await serve.exited;
-        // Fresh pages down to under the low watermark, but not all: the
-        // reclaimer must write dirty pages back to the dead node, and fails.
-        const s = region.stats();
-        const free = s.budgetPages - s.localPages;
-        for (let p = pages / 2; p < pages / 2 + Math.max(0, free - 32); p++) words[p * 1024] = 1;
+        await killNodeUnderDirtyRegion(region, serve);
         await eventually(() => region.failure !== undefined, 'the reclaimer failing');
       } finally {
         await region.close();
