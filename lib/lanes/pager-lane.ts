@@ -6,6 +6,7 @@
  */
 import { EVENT_KIND, EVENT_OFFSET, EVENT_STRIDE, EVENT_WRITE, eventBuffer } from '../uffd/event-layout';
 import { CTL_STOP, PAGE_SHIFT } from '../paging/layout';
+import { isCloseError } from '../paging/failure';
 import { FaultHandler } from './fault-handler';
 import type { LaneInit, WorkerReport } from './lane-init';
 
@@ -26,8 +27,7 @@ export function runLane(init: LaneInit, report: (message: WorkerReport) => void)
         try {
           handler.handle(page, events[at + EVENT_KIND], events[at + EVENT_WRITE] === 1, started);
         } catch (error) {
-          // Closing the region fails what a lane was doing: that is the close, not a failure.
-          if ((error as Error).message === 'region closed' || Atomics.load(control, CTL_STOP) !== 0) throw error;
+          if (isCloseError(error, control)) throw error;
           // Never leave a thread blocked, and never lose the lane: record the
           // failure, release the faulting thread with SIGBUS, serve on.
           handler.failFault(page, error as Error & { errno?: number });

@@ -7,7 +7,7 @@
  * serves, its event loop is blocked in the loop; nothing arrives meanwhile.
  */
 import { parentPort } from 'node:worker_threads';
-import { CTL_STOP } from '../paging/layout';
+import { isCloseError } from '../paging/failure';
 import type { PagerCommand, WorkerReport } from './lane-init';
 import { runLane } from './pager-lane';
 import { runReclaimer } from './reclaimer';
@@ -53,8 +53,7 @@ function run(command: Extract<PagerCommand, { type: 'run' }>, tell: (message: Wo
     return true;
   } catch (error) {
     const e = error as Error & { code?: string };
-    // Closing the region fails whatever was in flight: that is the close, not a failure.
-    if (e.message === 'region closed' || Atomics.load(new Int32Array(command.init.shared.control), CTL_STOP) !== 0) return true;
+    if (isCloseError(e, new Int32Array(command.init.shared.control))) return true;
     report({ type: 'failed', message: e.message, code: e.code });
     return false;
   }

@@ -5,7 +5,7 @@
  * worker (pager-worker.ts).
  */
 import { CTL_FREED_SEQ, CTL_KICK_SEQ, CTL_SETTLE, CTL_STOP } from '../paging/layout';
-import { recordFailure } from '../paging/failure';
+import { isCloseError, recordFailure } from '../paging/failure';
 import { Evictor } from './evictor';
 import type { PagerConfig, WorkerReport } from './lane-init';
 
@@ -16,8 +16,7 @@ export function runReclaimer(config: PagerConfig, report: (message: WorkerReport
   } catch (error) {
     const e = error as Error & { errno?: number };
     const control = new Int32Array(config.shared.control);
-    // Closing the region fails the batch in flight: that is the close, not a failure.
-    if (e.message !== 'region closed' && Atomics.load(control, CTL_STOP) === 0) {
+    if (!isCloseError(e, control)) {
       // Lanes waiting for budget must learn that none will come.
       recordFailure(control, config.shared.failure, typeof e.errno === 'number' ? e.errno : 0, `the reclaimer stopped: ${e.message}`);
       Atomics.add(control, CTL_FREED_SEQ, 1);

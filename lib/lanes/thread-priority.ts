@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 
 /** This thread's kernel id. */
-export function currentThreadId(): number {
+function currentThreadId(): number {
   // "<pid>/task/<tid>"
   const link = fs.readlinkSync('/proc/thread-self');
   return Number(link.slice(link.lastIndexOf('/') + 1));

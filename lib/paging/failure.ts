@@ -7,9 +7,18 @@
  * Layout of PagerShared.failure: Int32 byte length at 0 (0 until the message
  * is complete; stored last, with release order), then UTF-8 bytes.
  */
-import { CTL_FAILED, FAILURE_BYTES } from './layout';
+import { CTL_FAILED, CTL_STOP, FAILURE_BYTES } from './layout';
 
 const TEXT_OFFSET = 4;
+
+/**
+ * Whether `error` is the region's close, not a failure: the pager's own
+ * 'region closed', or anything that failed once the region was stopping
+ * (its syscalls on the closed uffd and memfd fail).
+ */
+export function isCloseError(error: unknown, control: Int32Array): boolean {
+  return (error as Error).message === 'region closed' || Atomics.load(control, CTL_STOP) !== 0;
+}
 
 /** Records errno and message if no failure came first; returns whether this one did. */
 export function recordFailure(control: Int32Array, failure: SharedArrayBuffer, errno: number, message: string): boolean {

@@ -29,13 +29,32 @@
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { PagerCommand } from '../lanes/lane-init';
+import type { PagerCommand, WorkerReport } from '../lanes/lane-init';
 
 const PAGER_WORKER_SCRIPT = path.join(__dirname, '..', 'lanes', 'pager-worker.js');
 
 /** A new pager worker thread, waiting for a region's run command. */
 export function spawnPagerWorker(): Worker {
   return new Worker(PAGER_WORKER_SCRIPT);
+}
+
+/**
+ * Listens to a pager worker's messages, errors and exit; returns what takes
+ * exactly these listeners off again. (removeAllListeners would also take
+ * Worker's own, and its later messages would not arrive until it exits.)
+ */
+export function followWorker(
+  worker: Worker,
+  on: { message?: (m: WorkerReport) => void; error?: (error: Error) => void; exit?: (code: number) => void },
+): () => void {
+  if (on.message !== undefined) worker.on('message', on.message);
+  if (on.error !== undefined) worker.on('error', on.error);
+  if (on.exit !== undefined) worker.on('exit', on.exit);
+  return () => {
+    if (on.message !== undefined) worker.off('message', on.message);
+    if (on.error !== undefined) worker.off('error', on.error);
+    if (on.exit !== undefined) worker.off('exit', on.exit);
+  };
 }
 
 /** Asks an idle pager worker to end; terminates it if it has not within `graceMs`. */
@@ -53,8 +72,8 @@ export async function endPagerWorker(worker: Worker, graceMs = 5000): Promise<vo
 
 export class PagerPool {
   readonly #idle: Worker[] = [];
-  /** What takes an idle worker out of the pool should it die (it should not). */
-  readonly #leave = new Map<Worker, () => void>();
+  /** Per idle worker: takes off the listeners that drop it from the pool should it die (it should not). */
+  readonly #unfollow = new Map<Worker, () => void>();
   #created = 0;
   #closed = false;
 
@@ -94,19 +113,14 @@ export class PagerPool {
       const at = this.#idle.indexOf(worker);
       if (at >= 0) this.#idle.splice(at, 1);
     };
-    worker.on('exit', leave);
-    worker.on('error', leave);
-    this.#leave.set(worker, leave);
+    this.#unfollow.set(worker, followWorker(worker, { exit: leave, error: leave }));
     worker.unref();
     this.#idle.push(worker);
   }
 
   #forget(worker: Worker): void {
-    const leave = this.#leave.get(worker);
-    if (leave === undefined) return;
-    worker.off('exit', leave);
-    worker.off('error', leave);
-    this.#leave.delete(worker);
+    this.#unfollow.get(worker)?.();
+    this.#unfollow.delete(worker);
   }
 
   /** Ends the idle workers (busy ones end when their regions close). Safe to call twice. */

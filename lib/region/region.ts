@@ -26,7 +26,7 @@ import { readFailure } from '../paging/failure';
 import { uffdAccess } from '../uffd/open';
 import { continueWriteProtectSupported, UffdRegion, type UffdRegionHandle } from '../uffd/uffd-region';
 import type { PagerCommand, PagerConfig, WorkerReport } from '../lanes/lane-init';
-import { endPagerWorker, spawnPagerWorker } from './pager-pool';
+import { endPagerWorker, followWorker, spawnPagerWorker } from './pager-pool';
 import { EVICT_BATCH } from '../lanes/evictor';
 import { resolveOptions, type RegionOptions, type ResolvedOptions } from './options';
 import type { SessionHostInit, SessionHostReport } from './session-host';
@@ -128,33 +128,25 @@ export class Region {
         workers.push(worker);
         ready.push(
           new Promise((resolve, reject) => {
-            const onMessage = (m: WorkerReport): void => {
-              stop();
-              if (m.type === 'ready') {
-                if (command.role === 'lane') priorities.push(m);
-                resolve();
-              } else {
-                reject(new DmemError(m.type === 'failed' ? m.message : `a pager worker answered ${m.type} while starting`, (m.type === 'failed' && m.code) || 'ERR_DMEM_LANE'));
-              }
-            };
-            const onError = (error: Error): void => {
-              stop();
-              reject(error);
-            };
-            const onExit = (code: number): void => {
-              stop();
-              reject(new DmemError(`a pager worker exited with ${code} while starting`, 'ERR_DMEM_LANE'));
-            };
-            // Only our own listeners come off: removeAllListeners would take
-            // Worker's internal ones, and its messages would stop arriving.
-            const stop = (): void => {
-              worker.off('message', onMessage);
-              worker.off('error', onError);
-              worker.off('exit', onExit);
-            };
-            worker.on('message', onMessage);
-            worker.on('error', onError);
-            worker.on('exit', onExit);
+            const stop = followWorker(worker, {
+              message: (m) => {
+                stop();
+                if (m.type === 'ready') {
+                  if (command.role === 'lane') priorities.push(m);
+                  resolve();
+                } else {
+                  reject(new DmemError(m.type === 'failed' ? m.message : `a pager worker answered ${m.type} while starting`, (m.type === 'failed' && m.code) || 'ERR_DMEM_LANE'));
+                }
+              },
+              error: (error) => {
+                stop();
+                reject(error);
+              },
+              exit: (code) => {
+                stop();
+                reject(new DmemError(`a pager worker exited with ${code} while starting`, 'ERR_DMEM_LANE'));
+              },
+            });
           }),
         );
         worker.postMessage(command);
@@ -188,24 +180,21 @@ export class Region {
   #watch(worker: Worker): void {
     let finished!: (clean: boolean) => void;
     const done = new Promise<boolean>((resolve) => (finished = resolve));
-    const onMessage = (m: WorkerReport): void => {
-      if (m.type === 'failed') this.#fail(new DmemError(m.message, m.code ?? 'ERR_DMEM_LANE'));
-      else if (m.type === 'done') finished(m.clean);
-    };
-    const onError = (error: Error): void => {
-      this.#fail(error);
-      finished(false);
-    };
-    const onExit = (): void => finished(false);
-    worker.on('message', onMessage);
-    worker.on('error', onError);
-    worker.on('exit', onExit);
+    const stop = followWorker(worker, {
+      message: (m) => {
+        if (m.type === 'failed') this.#fail(new DmemError(m.message, m.code ?? 'ERR_DMEM_LANE'));
+        else if (m.type === 'done') finished(m.clean);
+      },
+      error: (error) => {
+        this.#fail(error);
+        finished(false);
+      },
+      exit: () => finished(false),
+    });
     this.#finished.set(
       worker,
       done.then((clean) => {
-        worker.off('message', onMessage);
-        worker.off('error', onError);
-        worker.off('exit', onExit);
+        stop();
         return clean;
       }),
     );
