@@ -14,7 +14,7 @@ import { COMPLETION_STATUS, COMPLETION_STRIDE, OpKind, completionBuffer, opBuffe
 import { completionError } from '../transport/completion-error';
 import { UffdRegion } from '../uffd/uffd-region';
 import { FaultKind } from '../uffd/event-layout';
-import { blockPagesFor, findStream, isDensityProbeDue, isStreamProbeDue, isolatedMissPages, recordMiss, recordProbe, streamPagesFor, type BlockPolicy } from '../paging/elastic-block';
+import { blockPagesFor, densityProbePlaced, findStream, isDensityProbeDue, isStreamProbeDue, isolatedMissPages, recordMiss, recordProbe, streamPagesFor, type BlockPolicy } from '../paging/elastic-block';
 import {
   CHUNK_INSTALLS,
   CHUNK_LAST_WP,
@@ -477,7 +477,10 @@ export class FaultHandler {
       for (let p = end - 1; p > page && sentinel < 0; p--) if (this.#claimed[p - start] !== NOT_CLAIMED) sentinel = p;
       for (let p = start; p < page && sentinel < 0; p++) if (this.#claimed[p - start] !== NOT_CLAIMED) sentinel = p;
     }
-    if (probe & FLAG_DENSE_PROBE && sentinel >= 0) this.#sentinels.add(sentinel, stampSentinel(this.#control, this.#evictedAt, sentinel));
+    if (probe & FLAG_DENSE_PROBE && sentinel >= 0) {
+      densityProbePlaced(this.#chunks, sentinel);
+      this.#sentinels.add(sentinel, stampSentinel(this.#control, this.#evictedAt, sentinel));
+    }
     // Flags first, while the pages are still ours (FETCHING): once a page is
     // mapped, a write to it may raise a WP fault that another lane serves by
     // setting FLAG_DIRTY, which must not be overwritten afterwards.

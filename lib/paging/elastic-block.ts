@@ -25,7 +25,8 @@
  * - density probes: locality without streams (a hot region touched in no
  *   order: a cache's slabs, a heap) shows as pages near a miss being touched
  *   soon after it. Every probeEvery-th miss of a chunk that continues no
- *   stream (less often where probes keep finding nothing) is fetched with
+ *   stream (more often while the block is rising, less often where probes
+ *   keep finding nothing to change) is fetched with
  *   twice the chunk's density block, and the faulting page's counterpart in
  *   the other half is left unmapped: its touch soon after is a hit (a larger
  *   block would have been used), a late touch or its eviction untouched is
@@ -34,7 +35,8 @@
  * The chunk's block is used for misses that continue one of its streams,
  * except that the first continuation of a single-page block fetches at most
  * 16 KiB (two adjacent random misses are not yet a stream); a stream crossing
- * in from a neighbouring chunk brings its block (streamPagesFor). Any other
+ * in from a neighbouring chunk brings its block (streamPagesFor) and its
+ * stream probes (carryStreamProbes). Any other
  * miss fetches the chunk's density block (isolatedMissPages), 4 KiB until
  * density probes hit: it
  * quadruples when all DENSE_SAMPLES probes hit, doubles when at least 3 in 4
@@ -59,6 +61,7 @@ import {
   CHUNK_DENSE_BACKOFF,
   CHUNK_DENSE_HITS,
   CHUNK_DENSE_MISSES,
+  CHUNK_DENSE_PENDING,
   CHUNK_DENSE_SHIFT,
   CHUNK_DENSE_WASTE,
   CHUNK_MISSES,
@@ -73,6 +76,7 @@ import {
   CHUNK_STREAM_RUNS,
   CHUNK_STREAMS,
   CHUNK_STRIDE,
+  DENSE_RISING,
   MAX_BLOCK_SHIFT,
   MAX_STREAM_RUN,
   MIN_BLOCK_SHIFT,
@@ -91,12 +95,36 @@ const FIRST_STEP_SHIFT = 2;
 const DENSE_SAMPLES = 8;
 /**
  * A chunk's density probes run every probeEvery << backoff misses that
- * continue no stream; each verdict at the smallest block in which fewer than
- * half the probes hit doubles the period, up to 2^MAX_DENSE_BACKOFF times,
- * and a verdict that grows the block resets it. Under uniform random access (gups) a probe
- * costs a page fetched and, half the time, a MINOR fault, for nothing.
+ * continue no stream. A verdict that finds nothing to change doubles the
+ * period, up to 2^MAX_DENSE_BACKOFF times: at the smallest block, fewer than
+ * half the probes hit (under uniform random access, gups, a probe costs a
+ * page fetched and, half the time, a MINOR fault, for nothing); at the
+ * largest, every probe hit (pagerank's contrib vector: a MINOR fault per
+ * probe, to confirm 256 KiB again and again).
  */
 const MAX_DENSE_BACKOFF = 3;
+/**
+ * While a chunk's density block is rising (no verdict yet, or the last one
+ * grew it: DENSE_RISING), its density probes run every
+ * probeEvery >> RISING_RATE_SHIFT misses instead: a verdict costs the same
+ * eight probes at either rate, and a chunk that enters a dense phase at
+ * 4 KiB pays small blocks until it has three verdicts (pagerank's contrib
+ * vector: ~130 single-page misses per chunk and region before the first,
+ * probed every 8th miss).
+ */
+const RISING_RATE_SHIFT = 2;
+/**
+ * The most density probes a chunk has out (pending or decided, not yet
+ * judged). A verdict is taken on the first DENSE_SAMPLES decided, and hits
+ * are decided at their touch, waste only when its window has passed: with
+ * many probes out, early hits outvote the waste still pending (quick gups,
+ * chance hits of 1 in 5: 624 probe pages with twice this bound, 431 with
+ * it). Waiting for each verdict's own eight (a bound of DENSE_SAMPLES)
+ * waits for the slowest sentinel, and a chunk entering a dense phase stays
+ * at 4 KiB several times as long (quick pagerank: 1.19x the 64 KiB block's
+ * time, against 1.01x with this bound).
+ */
+const MAX_DENSE_OUT = 2 * DENSE_SAMPLES;
 /** Stream probes per verdict on the chunk's stream block. */
 const STREAM_SAMPLES = 8;
 /**
@@ -248,11 +276,12 @@ export function recordMiss(chunks: Int32Array, page: number, start: number, end:
   if (policy.kind === 'elastic') {
     if (neighbour >= 0) {
       // A stream crossing in brings its block (to a chunk seen for the first
-      // time, even a smaller one).
+      // time, even a smaller one), and its stream probes.
       const theirs = Atomics.load(chunks, neighbour + CHUNK_BLOCK_SHIFT);
       if (theirs > Atomics.load(chunks, base + CHUNK_BLOCK_SHIFT) || Atomics.load(chunks, base + CHUNK_CHANGES) === 0) {
         Atomics.store(chunks, base + CHUNK_BLOCK_SHIFT, theirs);
       }
+      carryStreamProbes(chunks, neighbour, base);
     } else if (Atomics.load(chunks, base + CHUNK_CHANGES) === 0 && chunk > 0 && Atomics.load(chunks, base - CHUNK_STRIDE + CHUNK_CHANGES) > 0) {
       // First fault here: start from the left neighbour's block.
       Atomics.store(chunks, base + CHUNK_BLOCK_SHIFT, Atomics.load(chunks, base - CHUNK_STRIDE + CHUNK_BLOCK_SHIFT));
@@ -291,12 +320,38 @@ export function recordMiss(chunks: Int32Array, page: number, start: number, end:
 }
 
 /**
+ * A stream crossed from the chunk at `from` into the one at `to`: its probes'
+ * samples not yet judged, its probe rate (backoff) and its count towards the
+ * next probe go with it. A stream is one scan, and at 256 KiB a chunk holds
+ * eight of its blocks: probed every other block, a chunk took a verdict (and
+ * so backed off) once in two passes at best, and pagerank's edge array paid
+ * a MINOR fault per two blocks in every pass.
+ */
+function carryStreamProbes(chunks: Int32Array, from: number, to: number): void {
+  if (Atomics.load(chunks, from + CHUNK_STREAM_BACKOFF) > Atomics.load(chunks, to + CHUNK_STREAM_BACKOFF)) {
+    Atomics.store(chunks, to + CHUNK_STREAM_BACKOFF, Atomics.load(chunks, from + CHUNK_STREAM_BACKOFF));
+  }
+  Atomics.add(chunks, to + CHUNK_PROBE_HITS, Atomics.exchange(chunks, from + CHUNK_PROBE_HITS, 0));
+  Atomics.add(chunks, to + CHUNK_PROBE_WASTE, Atomics.exchange(chunks, from + CHUNK_PROBE_WASTE, 0));
+  Atomics.store(chunks, to + CHUNK_STREAM_BLOCKS, Atomics.load(chunks, from + CHUNK_STREAM_BLOCKS));
+}
+
+/**
  * Counts a miss at `page` that continues no stream; true when it is the
  * chunk's turn for a density probe (every probeEvery << backoff such misses).
  */
 export function isDensityProbeDue(chunks: Int32Array, page: number, probeEvery: number): boolean {
   const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
-  return countToPeriod(chunks, base + CHUNK_DENSE_MISSES, probeEvery << Atomics.load(chunks, base + CHUNK_DENSE_BACKOFF));
+  const out = Atomics.load(chunks, base + CHUNK_DENSE_PENDING) + Atomics.load(chunks, base + CHUNK_DENSE_HITS) + Atomics.load(chunks, base + CHUNK_DENSE_WASTE);
+  if (out >= MAX_DENSE_OUT) return false;
+  const backoff = Atomics.load(chunks, base + CHUNK_DENSE_BACKOFF);
+  const period = backoff === DENSE_RISING ? Math.max(1, probeEvery >> RISING_RATE_SHIFT) : probeEvery << backoff;
+  return countToPeriod(chunks, base + CHUNK_DENSE_MISSES, period);
+}
+
+/** A density probe's sentinel at `page` was installed: its verdict is pending (recordProbe decides it). */
+export function densityProbePlaced(chunks: Int32Array, page: number): void {
+  Atomics.add(chunks, Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE + CHUNK_DENSE_PENDING, 1);
 }
 
 /** Counts a multi-page stream block of `blockPages` at `page`; true when it is the chunk's turn for a stream probe. */
@@ -321,25 +376,31 @@ export function recordProbe(chunks: Int32Array, page: number, hit: boolean, dens
     if (!hit) Atomics.store(chunks, base + CHUNK_STREAM_BACKOFF, 0);
     return;
   }
+  // Decided before it stops pending: isDensityProbeDue never sees a probe fewer out than there are.
   Atomics.add(chunks, base + (hit ? CHUNK_DENSE_HITS : CHUNK_DENSE_WASTE), 1);
+  Atomics.sub(chunks, base + CHUNK_DENSE_PENDING, 1);
   if (Atomics.load(chunks, base + CHUNK_DENSE_HITS) + Atomics.load(chunks, base + CHUNK_DENSE_WASTE) < DENSE_SAMPLES) return;
   // Whoever takes the samples evaluates them (a lane and the reclaimer may race here).
   const hits = Atomics.exchange(chunks, base + CHUNK_DENSE_HITS, 0);
   const waste = Atomics.exchange(chunks, base + CHUNK_DENSE_WASTE, 0);
   const shift = Atomics.load(chunks, base + CHUNK_DENSE_SHIFT);
-  let next = shift;
-  if (waste === 0) next = shift + 2; // every probe hit: a dense region
-  else if (4 * hits >= 3 * (hits + waste)) next = shift + 1;
-  else if (4 * hits < hits + waste) next = shift - 1;
-  const backoff = Atomics.load(chunks, base + CHUNK_DENSE_BACKOFF);
-  if (next > shift) Atomics.store(chunks, base + CHUNK_DENSE_BACKOFF, 0);
-  else if (shift === MIN_BLOCK_SHIFT && 2 * hits < hits + waste && backoff < MAX_DENSE_BACKOFF) {
-    // At the smallest block, fewer than half the probes hit: no locality worth
-    // a larger block (uniform random access at 50% local hits about one in
-    // five, by chance), so look less often.
-    Atomics.store(chunks, base + CHUNK_DENSE_BACKOFF, backoff + 1);
+  let wanted = shift;
+  if (waste === 0) wanted = shift + 2; // every probe hit: a dense region
+  else if (4 * hits >= 3 * (hits + waste)) wanted = shift + 1;
+  else if (4 * hits < hits + waste) wanted = shift - 1;
+  const next = Math.max(MIN_BLOCK_SHIFT, Math.min(MAX_BLOCK_SHIFT, wanted));
+  const backoff = Math.max(0, Atomics.load(chunks, base + CHUNK_DENSE_BACKOFF));
+  if (next > shift) {
+    Atomics.store(chunks, base + CHUNK_DENSE_BACKOFF, DENSE_RISING);
+  } else if (wanted > shift || (shift === MIN_BLOCK_SHIFT && 2 * hits < hits + waste)) {
+    // Nothing to change, so look less often: at the largest block, the
+    // probes hit; at the smallest, fewer than half did, no locality worth a
+    // larger block (uniform random access at 50% local hits about one in
+    // five, by chance).
+    Atomics.store(chunks, base + CHUNK_DENSE_BACKOFF, Math.min(MAX_DENSE_BACKOFF, backoff + 1));
+  } else {
+    Atomics.store(chunks, base + CHUNK_DENSE_BACKOFF, backoff);
   }
-  next = Math.max(MIN_BLOCK_SHIFT, Math.min(MAX_BLOCK_SHIFT, next));
   if (next !== shift) Atomics.store(chunks, base + CHUNK_DENSE_SHIFT, next);
 }
 

@@ -74,9 +74,14 @@ export const CHUNK_CAP_AGE = 20;
 export const CHUNK_CAP_PERIOD = 21;
 /** The page of the chunk's last WP fault, plus one (0: none). */
 export const CHUNK_LAST_WP = 22;
-/** Misses continuing no stream since the last density probe, and the log2 of the probe period's multiple of probeEvery. */
+/**
+ * Misses continuing no stream since the last density probe, and the log2 of
+ * the probe period's multiple of probeEvery, or DENSE_RISING.
+ */
 export const CHUNK_DENSE_MISSES = 23;
 export const CHUNK_DENSE_BACKOFF = 24;
+/** CHUNK_DENSE_BACKOFF while the density block is rising (no verdict yet, or the last one grew it): probed at a rapid rate. */
+export const DENSE_RISING = -1;
 /** Multi-page stream blocks since the last stream probe, and the log2 of the probe period's multiple. */
 export const CHUNK_STREAM_BLOCKS = 25;
 export const CHUNK_STREAM_BACKOFF = 26;
@@ -88,6 +93,8 @@ export const CHUNK_STREAM_BACKOFF = 26;
 export const CHUNK_STREAM_RUNS = 27;
 export const MAX_STREAM_RUN = 255;
 export const STREAM_STRIDED = 256;
+/** Density-probe sentinels installed and not yet decided (hit or waste): with the decided ones not yet judged, the probes out (elastic-block.ts). */
+export const CHUNK_DENSE_PENDING = 31;
 
 // ---- control block (Int32Array); each field on its own 64-byte line
 const LINE = 16; // int32s per cache line
@@ -185,6 +192,7 @@ export function allocatePagerShared(pages: number, lanes: number, budgetPages: n
   for (let c = 0; c < chunkCount(pages); c++) {
     chunks[c * CHUNK_STRIDE + CHUNK_BLOCK_SHIFT] = initialBlockShift;
     chunks[c * CHUNK_STRIDE + CHUNK_STREAM_CAP] = MAX_BLOCK_SHIFT;
+    chunks[c * CHUNK_STRIDE + CHUNK_DENSE_BACKOFF] = DENSE_RISING;
   }
   const control = new Int32Array(shared.control);
   control[CTL_BUDGET_PAGES] = budgetPages;
