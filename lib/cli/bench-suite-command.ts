@@ -32,7 +32,8 @@ local-only and what the pager did; ends with the suite average.
   --workloads LIST       comma-separated, from: ${WORKLOAD_NAMES.join(', ')}
   --vcpus N              threads running each workload (default: cores)
   --footprint BYTES      every workload's footprint (default per workload)
-  --repeat N             region runs per workload and policy, median reported (default 3)
+  --repeat N             region runs per workload and policy, median reported
+                         (default: 3, and up to 9 for workloads whose runs are short)
   --transport KIND       the embedded memory node's: shm | tcp | file | verbs (default shm)
   --remote HOST:PORT     use this memory node instead of an embedded one
   -d, --ib-dev NAME      verbs: the RDMA device (default: the first with an active port)
@@ -45,6 +46,12 @@ Other suites: dmem bench pager | transport | verbs (dmem bench pager --help)
 `;
 
 const SLAB = 16 * 2 ** 20;
+/**
+ * Without --repeat: 3 repeats, and more (up to MAX_REPEATS) while the next
+ * is expected to end within this long of the workload's first region run.
+ */
+const REPEAT_WITHIN_MS = { quick: 10_000, normal: 30_000 };
+const MAX_REPEATS = 9;
 
 interface Plan {
   workloads: string[];
@@ -53,6 +60,8 @@ interface Plan {
   vcpus: number;
   lanes: number;
   repeat: number;
+  /** Without --repeat: more repeats for workloads whose runs are short (SuiteOptions.moreRepeats). */
+  moreRepeats?: { max: number; withinMs: number };
   footprint?: number;
   transport: 'shm' | 'tcp' | 'file' | 'verbs';
   remote?: { host: string; port: number };
@@ -131,7 +140,8 @@ export function planBenchSuite(args: string[]): Plan | 'help' {
     );
   }
   if (maxFootprint * localRatio < 2 * 2 ** 20) throw new OptionError('local-ratio', `local memory of ${fmtMiB(maxFootprint * localRatio)} is too small for the pager; raise --local-ratio or --footprint`);
-  return { workloads, quick, localRatio, vcpus, lanes, repeat, footprint, transport, remote, rdma, token: values.token ?? process.env.DMEM_TOKEN, json: values.json, report: values.report, maxFootprint };
+  const moreRepeats = values.repeat === undefined ? { max: MAX_REPEATS, withinMs: quick ? REPEAT_WITHIN_MS.quick : REPEAT_WITHIN_MS.normal } : undefined;
+  return { workloads, quick, localRatio, vcpus, lanes, repeat, moreRepeats, footprint, transport, remote, rdma, token: values.token ?? process.env.DMEM_TOKEN, json: values.json, report: values.report, maxFootprint };
 }
 
 function integer(option: string, text: string | undefined, fallback: number, min: number, max: number): number {
@@ -212,6 +222,7 @@ export async function runBenchSuite(args: string[], out: (line: string) => void)
       vcpus: plan.vcpus,
       lanes: plan.lanes,
       repeat: plan.repeat,
+      moreRepeats: plan.moreRepeats,
       transport,
       node: endpoint,
       rdma: plan.rdma,

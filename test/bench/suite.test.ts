@@ -104,6 +104,15 @@ describe('dmem bench options', () => {
     expect(() => planBenchSuite(['--footprint', '64T'])).toThrow(/footprint: a footprint of .* needs about .* but only .* is available/);
   });
 
+  it('repeats 3 times and more for short workloads, or exactly --repeat times', () => {
+    expect(planBenchSuite([])).toMatchObject({ repeat: 3, moreRepeats: { max: 9, withinMs: 30_000 } });
+    expect(planBenchSuite(['--quick'])).toMatchObject({ repeat: 3, moreRepeats: { max: 9, withinMs: 10_000 } });
+    const exact = planBenchSuite(['--quick', '--repeat', '5']);
+    expect(exact).toMatchObject({ repeat: 5 });
+    expect(exact).not.toHaveProperty('moreRepeats.max');
+    expect(() => planBenchSuite(['--repeat', '0'])).toThrow(/repeat: expected an integer from 1 to 99/);
+  });
+
   it('refuses a bad vCPU count and transport', () => {
     expect(() => planBenchSuite(['--vcpus', '0'])).toThrow(/vcpus: expected an integer from 1 to 64/);
     expect(() => planBenchSuite(['--transport', 'carrier-pigeon'])).toThrow(/transport: expected shm, tcp, file or verbs/);
@@ -137,10 +146,15 @@ describe('dmem bench --quick --json', () => {
       expect(report.summary.allVerified).toBe(true);
       expect(report.workloads.map((w: { name: string }) => w.name)).toEqual(['kvcache', 'sort']);
       expect(report.workloads[0].policies).toHaveLength(4);
-      for (const w of report.workloads as Array<{ elasticTimeRatio: number; elasticTimeRatioRange: [number, number] }>) {
+      for (const w of report.workloads as Array<{ elasticTimeRatio: number; elasticTimeRatioRange: [number, number]; policies: Array<{ runsMs: number[] }> }>) {
         // The median of the per-repeat ratios lies within their range.
         expect(w.elasticTimeRatioRange[0]).toBeLessThanOrEqual(w.elasticTimeRatio);
         expect(w.elasticTimeRatio).toBeLessThanOrEqual(w.elasticTimeRatioRange[1]);
+        // 3 repeats or more (up to 9: these runs are short), every policy as many.
+        const repeats = w.policies[0].runsMs.length;
+        expect(repeats).toBeGreaterThanOrEqual(3);
+        expect(repeats).toBeLessThanOrEqual(9);
+        for (const p of w.policies) expect(p.runsMs).toHaveLength(repeats);
       }
       expect(report.scaling.points).toHaveLength(2);
       const page = fs.readFileSync(html, 'utf8');

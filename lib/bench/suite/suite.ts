@@ -48,6 +48,14 @@ export interface SuiteOptions {
    * vary by ±20% from one to the next.
    */
   repeat: number;
+  /**
+   * Further repeats, up to `max` in all, while the next one is expected to
+   * end within `withinMs` of the workload's first region run: a workload
+   * whose runs are short gets more of them (quick pagerank: 100-150 ms runs
+   * whose elastic/64 KiB ratio ranged 0.8-1.4 within one process). Decided
+   * by elapsed time only, never by the figures measured.
+   */
+  moreRepeats?: { max: number; withinMs: number };
   /** vCPU scaling 1..vcpus on this workload (none: skipped). */
   scalingWorkload?: string;
   seed: number;
@@ -322,7 +330,8 @@ async function runSuiteOn(o: SuiteOptions): Promise<SuiteReport> {
   const began = performance.now();
   const specs = o.workloads.map((n) => findWorkload(n)!);
   const scaling = o.scalingWorkload === undefined ? undefined : findWorkload(o.scalingWorkload);
-  const total = specs.length * (1 + o.repeat * POLICIES.length) + (scaling === undefined ? 0 : 2 * o.vcpus);
+  // Grows when a workload takes more repeats (moreRepeats).
+  let total = specs.length * (1 + o.repeat * POLICIES.length) + (scaling === undefined ? 0 : 2 * o.vcpus);
   o.step?.({ what: 'warming the pager lanes', done: false, index: 0, total });
   const laneNice = await warmLanes(o);
   let index = 0;
@@ -346,10 +355,17 @@ async function runSuiteOn(o: SuiteOptions): Promise<SuiteReport> {
     // over a repeat, or what a run leaves behind for the next, does not
     // always favour the same policy.
     const runs = new Map<Policy, Array<Awaited<ReturnType<typeof regionRun>>>>(POLICIES.map((p) => [p, []]));
-    for (let r = 0; r < o.repeat; r++) {
+    const started = performance.now();
+    for (let r = 0; r < Math.max(o.repeat, o.moreRepeats?.max ?? 0); r++) {
+      if (r >= o.repeat) {
+        const spent = performance.now() - started;
+        if (o.moreRepeats === undefined || spent + spent / r > o.moreRepeats.withinMs) break;
+        total += POLICIES.length;
+      }
       for (const policy of r % 2 === 0 ? RUN_ORDER : [...RUN_ORDER].reverse()) {
         const timeline = spec.name === 'phases' && policy === 'elastic' && r === 0 ? [] : undefined;
-        const what = o.repeat > 1 ? `${spec.name} ${policy} (${r + 1}/${o.repeat})` : `${spec.name} ${policy}`;
+        const of = r < o.repeat ? `/${o.repeat}` : '';
+        const what = o.repeat > 1 || o.moreRepeats !== undefined ? `${spec.name} ${policy} (${r + 1}${of})` : `${spec.name} ${policy}`;
         runs.get(policy)!.push(await step(what, () => regionRun(spec, bytes, policy, o.vcpus, params, o, timeline)));
         if (timeline !== undefined) blockTimeline = timeline;
       }
