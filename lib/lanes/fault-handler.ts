@@ -72,8 +72,8 @@ export class FaultHandler {
   readonly #owner: number;
   readonly #chunks: Int32Array;
   readonly #evictedAt: Int32Array;
-  /** This lane's density-probe sentinels awaiting a verdict (decided waste once their window has passed). */
-  readonly #sentinels = new SentinelWatch();
+  /** This lane's density-probe sentinels awaiting a verdict; decided ones are mapped unreferenced, so that a late touch costs no fault. */
+  readonly #sentinels = new SentinelWatch((page) => this.#mapCached(page, false, false));
   readonly #control: Int32Array;
   readonly #failure: SharedArrayBuffer;
   readonly #stats: Float64Array;

@@ -1,14 +1,14 @@
 // A lane's watch over its density-probe sentinels (lanes/sentinel-watch.ts):
 // a sentinel untouched once its window has passed is waste from then on, and
 // is recorded so at once, exactly once, and only if it is still the same
-// untouched sentinel; it stays unmapped. Over the shared page table.
+// untouched sentinel; it is then mapped. Over the shared page table, with a
+// recording mapper in place of the lane's CONTINUE.
 import { describe, expect, it } from 'vitest';
 import { SentinelWatch } from '../../dist/lanes/sentinel-watch.js';
 import {
   allocatePagerShared,
   CHUNK_DENSE_WASTE,
   CTL_EVICTIONS,
-  CTL_SETTLED_SEQ,
   FLAG_DENSE_PROBE,
   FLAG_PROBE,
   FLAG_REMOTE_VALID,
@@ -44,10 +44,20 @@ function expire(t: Table, watch: SentinelWatch): number {
   return watch.expire(t.states, t.flags, t.chunks, t.evictedAt, t.control);
 }
 
+/** A watch whose mapper records the pages it maps, checking each is pinned meanwhile. */
+function watching(t: Table): { watch: SentinelWatch; mapped: number[] } {
+  const mapped: number[] = [];
+  const watch = new SentinelWatch((page) => {
+    expect(t.states[page]).toBe(PageState.fetching);
+    mapped.push(page);
+  });
+  return { watch, mapped };
+}
+
 describe('sentinel watch', () => {
-  it('records an untouched sentinel as waste once its window has passed, and only then, and leaves it unmapped', () => {
+  it('records an untouched sentinel as waste once its window has passed, and only then, and maps it', () => {
     const t = table();
-    const watch = new SentinelWatch();
+    const { watch, mapped } = watching(t);
     install(t, watch, 10);
     t.control[CTL_EVICTIONS] = WINDOW;
     expect(expire(t, watch)).toBe(0);
@@ -55,9 +65,10 @@ describe('sentinel watch', () => {
     t.control[CTL_EVICTIONS] = WINDOW + 1;
     expect(expire(t, watch)).toBe(1);
     expect(t.chunks[CHUNK_DENSE_WASTE]).toBe(1);
-    // Unmapped (PREFETCHED: evicted first) and no longer a probe: neither a
-    // later touch nor its eviction records anything more.
-    expect(t.states[10]).toBe(PageState.prefetched);
+    // Mapped, unreferenced, and no longer a probe: a later touch costs no
+    // fault, and its eviction records nothing more.
+    expect(mapped).toEqual([10]);
+    expect(t.states[10]).toBe(PageState.resident);
     expect(t.flags[10]).toBe(FLAG_REMOTE_VALID);
     t.control[CTL_EVICTIONS] = 10 * WINDOW;
     expect(expire(t, watch)).toBe(0);
@@ -66,7 +77,7 @@ describe('sentinel watch', () => {
 
   it('leaves a sentinel that was touched, is busy, or was evicted and became a sentinel again', () => {
     const t = table();
-    const watch = new SentinelWatch();
+    const { watch, mapped } = watching(t);
     for (const page of [1, 2, 3, 4]) install(t, watch, page);
     t.states[1] = PageState.resident; // touched: its lane decided it
     t.states[2] = PageState.evicting; // the reclaimer decides it
@@ -83,25 +94,24 @@ describe('sentinel watch', () => {
     expect(expire(t, watch)).toBe(1); // the second sentinel at page 3
     expect(t.flags[3]).toBe(FLAG_REMOTE_VALID);
     expect(t.chunks[CHUNK_DENSE_WASTE]).toBe(2);
-    expect([t.states[1], t.states[2], t.states[3], t.states[4]]).toEqual([PageState.resident, PageState.evicting, PageState.prefetched, PageState.prefetched]);
+    expect(mapped).toEqual([4, 3]);
+    expect([t.states[1], t.states[2]]).toEqual([PageState.resident, PageState.evicting]);
   });
 
-  it('pins each sentinel it decides and releases it: a lane waiting on the page is told', () => {
+  it('a sentinel that cannot be mapped (the region closing) stays PREFETCHED, and the error goes to the lane', () => {
     const t = table();
-    const watch = new SentinelWatch();
+    const watch = new SentinelWatch(() => {
+      throw new Error('region closed');
+    });
     install(t, watch, 9);
-    install(t, watch, 11);
     t.control[CTL_EVICTIONS] = WINDOW + 1;
-    const seq = t.control[CTL_SETTLED_SEQ];
-    expect(expire(t, watch)).toBe(2);
-    // Once per sentinel decided, each back to PREFETCHED.
-    expect(t.control[CTL_SETTLED_SEQ]).toBe(seq + 2);
-    expect([t.states[9], t.states[11]]).toEqual([PageState.prefetched, PageState.prefetched]);
+    expect(() => expire(t, watch)).toThrow('region closed');
+    expect(t.states[9]).toBe(PageState.prefetched);
   });
 
   it('decides in install order, and a full watch drops its oldest', () => {
     const t = table();
-    const watch = new SentinelWatch();
+    const { watch } = watching(t);
     for (let i = 0; i < 300; i++) {
       t.control[CTL_EVICTIONS] = i;
       install(t, watch, 1000 + i);
