@@ -134,7 +134,9 @@ describe.skipIf(target === undefined)('verbs processes on a real RDMA device', (
     serve.child.kill('SIGKILL');
     await serve.exited;
     // Its QPs are gone with it: the READ is retried and then fails (or, once the
-    // control connection's loss is seen, is refused with ECONNRESET).
+    // control connection's loss is seen, is refused with ECONNRESET; or, when
+    // the lane's stall timeout passes before the device's retries run out, as
+    // under slow emulation, the lane flushes its QP: WR_FLUSH_ERR).
     expect(conn.post(ops, 1)).toBe(1);
     let n = 0;
     for (let i = 0; i < 60 && n === 0; i++) n = conn.poll(out, 1000);
@@ -142,7 +144,7 @@ describe.skipIf(target === undefined)('verbs processes on a real RDMA device', (
     expect(out[0]).toBe(3);
     expect(out[1]).not.toBe(0);
     const error = completionError('READ', out[1], lease.address, 4096, session.handle);
-    expect(['IBV_WC_RETRY_EXC_ERR', 'ECONNRESET']).toContain(error.status);
+    expect(['IBV_WC_RETRY_EXC_ERR', 'ECONNRESET', 'IBV_WC_WR_FLUSH_ERR']).toContain(error.status);
     conn.close();
     await session.close();
   });
