@@ -338,7 +338,9 @@ function carryStreamProbes(chunks: Int32Array, from: number, to: number): void {
 
 /**
  * Counts a miss at `page` that continues no stream; true when it is the
- * chunk's turn for a density probe (every probeEvery << backoff such misses).
+ * chunk's turn for a density probe: every probeEvery << backoff such misses,
+ * every probeEvery >> RISING_RATE_SHIFT while the block is rising, and none
+ * while MAX_DENSE_OUT probes are out.
  */
 export function isDensityProbeDue(chunks: Int32Array, page: number, probeEvery: number): boolean {
   const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
