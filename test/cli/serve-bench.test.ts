@@ -2,9 +2,19 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryNodeClient } from '../../dist/index.js';
 import { BIN, eventually, spawnServe } from '../helpers/memory-node';
+
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dmem-bench-'));
+  tempDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 describe('dmem serve', () => {
   it('logs connects and leases, prints stats on SIGUSR1, and shuts down cleanly on SIGTERM', async () => {
@@ -63,7 +73,7 @@ describe('dmem serve', () => {
 
 describe('dmem bench transport', () => {
   it('writes results for every transport beside the raw baseline', () => {
-    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dmem-bench-')), 'out.json');
+    const out = path.join(tempDir(), 'out.json');
     const run = spawnSync(process.execPath, [BIN, 'bench', 'transport', '--iterations', '50', '--json', out], { encoding: 'utf8' });
     expect(run.stderr).not.toMatch(/Error/);
     expect(run.status).toBe(0);
@@ -84,7 +94,7 @@ describe('dmem bench transport', () => {
 
 describe('dmem bench pf', () => {
   it('runs the pfbenchmark patterns with several touching threads, each page checked, beside the floor', () => {
-    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dmem-bench-')), 'pf.json');
+    const out = path.join(tempDir(), 'pf.json');
     const run = spawnSync(process.execPath, [BIN, 'bench', 'pf', '-t', '3', '--working-set', '8M', '--repeat', '1', '--json', out], { encoding: 'utf8' });
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/3 touching threads \(UMap pfbenchmark: compare with its -t 3\)/);
