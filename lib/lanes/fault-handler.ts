@@ -59,6 +59,7 @@ import { recordFailure } from '../paging/failure';
 import { RemoteMap } from '../paging/remote-map';
 import { isRecentRefault, isTouchedSoon, stampSentinel } from '../paging/refault';
 import { SentinelWatch } from './sentinel-watch';
+import { GhostProbes } from './ghost-probes';
 import type { LaneInit } from './lane-init';
 
 const MAX_BLOCK_PAGES = 1 << MAX_BLOCK_SHIFT;
@@ -74,6 +75,8 @@ export class FaultHandler {
   readonly #evictedAt: Int32Array;
   /** This lane's density-probe sentinels awaiting a verdict; decided ones are mapped unreferenced, so that a late touch costs no fault. */
   readonly #sentinels = new SentinelWatch((page) => this.#mapCached(page, false, false));
+  /** This lane's density probes of single-page blocks, which fetch nothing. */
+  readonly #ghosts: GhostProbes;
   readonly #control: Int32Array;
   readonly #failure: SharedArrayBuffer;
   readonly #stats: Float64Array;
@@ -108,6 +111,7 @@ export class FaultHandler {
     this.#stats = new Float64Array(init.shared.laneStats);
     this.#histogram = new Float64Array(init.shared.histogram);
     this.#statsBase = init.lane * LANE_STRIDE;
+    this.#ghosts = new GhostProbes(init.shared, init.lane);
     this.#histogramBase = init.lane * HISTOGRAM_BUCKETS;
     this.#pages = init.shared.pages;
     this.#policy = init.policy;
@@ -330,15 +334,21 @@ export class FaultHandler {
     let blockPages = Math.min(stream > 0 ? stream : isolatedMissPages(this.#chunks, page, this.#policy), MAX_BLOCK_PAGES);
     // Which probe this fetch is, if any (#install): a multi-page block of a
     // stream when its chunk's stream probe is due; a miss that continues
-    // none when its chunk's density probe is due (with twice its block).
+    // none when its chunk's density probe is due (with twice its block, or,
+    // for a single page, with none: a ghost sentinel, placed after).
     let probe = 0;
+    let ghost = false;
     if (this.#probeEvery > 0) {
       this.#stats[this.#statsBase + LANE_PROBES_EXPIRED] += this.#sentinels.expire(this.#states, this.#flags, this.#chunks, this.#evictedAt, this.#control);
+      this.#ghosts.expire();
       if (stream === 0) {
         if (isDensityProbeDue(this.#chunks, page, this.#probeEvery)) {
-          // Twice the density block: the probe asks whether the other half would be used.
-          probe = FLAG_PROBE | FLAG_DENSE_PROBE;
-          blockPages = Math.min(2 * blockPages, MAX_BLOCK_PAGES);
+          // The probe asks whether the other half of twice the block would be used.
+          ghost = blockPages === 1;
+          if (!ghost) {
+            probe = FLAG_PROBE | FLAG_DENSE_PROBE;
+            blockPages = Math.min(2 * blockPages, MAX_BLOCK_PAGES);
+          }
         }
       } else if (blockPages > 1 && isStreamProbeDue(this.#chunks, page, blockPages, this.#probeEvery)) {
         probe = FLAG_PROBE;
@@ -379,6 +389,7 @@ export class FaultHandler {
     }
     this.#install(page, start, end, claimed, write, probe);
     recordMiss(this.#chunks, page, start, end, continued, this.#policy);
+    if (ghost) this.#ghosts.place(page ^ blockPages, page, this.#pages);
     return true;
   }
 
@@ -466,9 +477,13 @@ export class FaultHandler {
     // is the last; for a density probe, the fault's counterpart in the
     // other half): its first touch raises MINOR (a prefetch hit); evicted
     // untouched, it is waste. One page per probe keeps the cost at one extra
-    // fault per probed block.
-    let sentinel = -1;
-    if (probe & FLAG_DENSE_PROBE && end - start > 1) {
+    // fault per probed block. A ghost sentinel fetched here, with another
+    // page's block, becomes the block's sentinel (lanes/ghost-probes.ts).
+    const ghost = this.#ghosts.take(page, start, end, this.#claimed, NOT_CLAIMED, probe);
+    let sentinel = ghost;
+    if (ghost >= 0) {
+      probe = FLAG_PROBE | FLAG_DENSE_PROBE;
+    } else if (probe & FLAG_DENSE_PROBE && end - start > 1) {
       // A density probe's sentinel: the faulting page's counterpart in the other half of the block.
       const buddy = start + ((page - start) ^ ((end - start) >> 1));
       if (buddy < end && this.#claimed[buddy - start] !== NOT_CLAIMED) sentinel = buddy;
@@ -478,7 +493,7 @@ export class FaultHandler {
       for (let p = start; p < page && sentinel < 0; p++) if (this.#claimed[p - start] !== NOT_CLAIMED) sentinel = p;
     }
     if (probe & FLAG_DENSE_PROBE && sentinel >= 0) {
-      densityProbePlaced(this.#chunks, sentinel);
+      if (sentinel !== ghost) densityProbePlaced(this.#chunks, sentinel); // a ghost made sentinel is out already
       this.#sentinels.add(sentinel, stampSentinel(this.#control, this.#evictedAt, sentinel));
     }
     // Flags first, while the pages are still ours (FETCHING): once a page is

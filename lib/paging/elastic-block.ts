@@ -30,7 +30,10 @@
  *   twice the chunk's density block, and the faulting page's counterpart in
  *   the other half is left unmapped: its touch soon after is a hit (a larger
  *   block would have been used), a late touch or its eviction untouched is
- *   waste (paging/refault.ts: DENSE_HIT_WINDOW).
+ *   waste (paging/refault.ts: DENSE_HIT_WINDOW). At a single-page block the
+ *   counterpart is not fetched at all: left remote as a ghost sentinel, its
+ *   miss soon after is the hit (lanes/ghost-probes.ts); a chunk with no
+ *   locality shown yet pays nothing for its probes.
  *
  * The chunk's block is used for misses that continue one of its streams,
  * except that the first continuation of a single-page block fetches at most
@@ -356,11 +359,24 @@ export function densityProbePlaced(chunks: Int32Array, page: number): void {
   Atomics.add(chunks, Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE + CHUNK_DENSE_PENDING, 1);
 }
 
+/** A density probe whose sentinel could not be placed (its page was local): the chunk's next such miss is due one. */
+export function densityProbeDueAgain(chunks: Int32Array, page: number): void {
+  Atomics.store(chunks, Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE + CHUNK_DENSE_MISSES, DUE_NOW);
+}
+
+/** A density probe's sentinel at `page` can no longer be observed (fetched as part of a block that has a sentinel already): no verdict. */
+export function densityProbeCancelled(chunks: Int32Array, page: number): void {
+  Atomics.sub(chunks, Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE + CHUNK_DENSE_PENDING, 1);
+}
+
 /** Counts a multi-page stream block of `blockPages` at `page`; true when it is the chunk's turn for a stream probe. */
 export function isStreamProbeDue(chunks: Int32Array, page: number, blockPages: number, probeEvery: number): boolean {
   const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
   return countToPeriod(chunks, base + CHUNK_STREAM_BLOCKS, (blockPages >= 16 ? 2 : probeEvery) << Atomics.load(chunks, base + CHUNK_STREAM_BACKOFF));
 }
+
+/** A probe counter at least any period: the next count is due. */
+const DUE_NOW = 1 << 30;
 
 /** Adds one to the counter at `at`; true (and the counter restarts) when it reaches `period`. */
 function countToPeriod(chunks: Int32Array, at: number, period: number): boolean {

@@ -44,6 +44,14 @@ export const FLAG_PROBE = 1 << 3;
 export const FLAG_DENSE_PROBE = 1 << 4;
 /** A page of a multi-page block installed since the CLOCK hand last passed: spared once, without a zap (its age, not its use). */
 export const FLAG_NEW = 1 << 5;
+/**
+ * On a page not local (ZERO or REMOTE): a density probe's ghost sentinel,
+ * nothing fetched (elastic-block.ts). Its miss within the probe's window is
+ * a hit; fetched with another page's block first, it becomes a fetched
+ * sentinel (FLAG_PROBE | FLAG_DENSE_PROBE); untouched when the window
+ * passes, waste (lanes/ghost-watch.ts).
+ */
+export const FLAG_GHOST = 1 << 6;
 
 // ---- chunk table (Int32Array, CHUNK_STRIDE ints per chunk: two 64-byte lines)
 export const CHUNK_STRIDE = 32;
@@ -117,7 +125,7 @@ export const CTL_SETTLE = 8 * LINE;
 export const CTL_INTS = 9 * LINE;
 
 // ---- lane stats (Float64Array, LANE_STRIDE doubles per lane)
-export const LANE_STRIDE = 16;
+export const LANE_STRIDE = 24;
 export const LANE_MISSING = 0;
 export const LANE_MINOR = 1;
 export const LANE_WP = 2;
@@ -135,6 +143,10 @@ export const LANE_STALE = 12;
 export const LANE_REFAULTS = 13;
 /** Density-probe sentinels decided waste by their lane once their window passed (lanes/sentinel-watch.ts). */
 export const LANE_PROBES_EXPIRED = 14;
+/** Density probes by ghost sentinel (nothing fetched: elastic-block.ts): placed, and decided hit or waste. */
+export const LANE_GHOSTS = 15;
+export const LANE_GHOST_HITS = 16;
+export const LANE_GHOSTS_WASTED = 17;
 
 /** Fault service time histogram: bucket i counts services in [2^i, 2^(i+1)) µs. */
 export const HISTOGRAM_BUCKETS = 24;

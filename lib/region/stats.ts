@@ -16,6 +16,9 @@ import {
   LANE_STALE,
   LANE_REFAULTS,
   LANE_PROBES_EXPIRED,
+  LANE_GHOSTS,
+  LANE_GHOST_HITS,
+  LANE_GHOSTS_WASTED,
   LANE_STATE_WAITS,
   LANE_STRIDE,
   LANE_WP,
@@ -45,6 +48,8 @@ export interface LaneStats {
   recentRefaults: number;
   /** Density-probe sentinels decided waste once their window passed (lanes/sentinel-watch.ts); counted in prefetchWaste. */
   probesExpired: number;
+  /** Density probes by ghost sentinel, which fetch nothing (paging/elastic-block.ts): placed, and decided so far. */
+  ghostProbes: { placed: number; hits: number; wasted: number };
   meanServiceUs: number;
 }
 
@@ -117,6 +122,7 @@ function laneRow(rows: Float64Array, base: number): LaneStats {
     staleFaults: rows[base + LANE_STALE],
     recentRefaults: rows[base + LANE_REFAULTS],
     probesExpired: rows[base + LANE_PROBES_EXPIRED],
+    ghostProbes: { placed: rows[base + LANE_GHOSTS], hits: rows[base + LANE_GHOST_HITS], wasted: rows[base + LANE_GHOSTS_WASTED] },
     meanServiceUs: faults > 0 ? rows[base + LANE_SERVICE_US] / faults : 0,
   };
 }

@@ -86,6 +86,9 @@ export interface PagerFigures {
   /** prefetchHits / probePages: how often a probed prefetched page was used. */
   prefetchHitRate: number | null;
   prefetchWaste: number;
+  /** Density probes of single-page blocks, which fetch nothing (ghost sentinels), and those whose page missed soon. */
+  ghostProbes: number;
+  ghostHits: number;
   evictions: number;
   meanServiceUs: number;
   budgetWaits: number;
@@ -266,6 +269,8 @@ function pagerDelta(before: RegionStats, after: RegionStats, seconds: number): P
     probePages,
     prefetchHitRate: probePages > 0 ? round(prefetchHits / probePages, 3) : null,
     prefetchWaste: after.prefetchWaste - before.prefetchWaste,
+    ghostProbes: after.ghostProbes.placed - before.ghostProbes.placed,
+    ghostHits: after.ghostProbes.hits - before.ghostProbes.hits,
     evictions: after.evictions.clean + after.evictions.dirty - before.evictions.clean - before.evictions.dirty,
     meanServiceUs: faults > 0 ? round(serviceSum / faults, 1) : 0,
     budgetWaits: after.budgetWaits - before.budgetWaits,
