@@ -14,7 +14,7 @@ import { COMPLETION_STATUS, COMPLETION_STRIDE, OpKind, completionBuffer, opBuffe
 import { completionError } from '../transport/completion-error';
 import { UffdRegion } from '../uffd/uffd-region';
 import { FaultKind } from '../uffd/event-layout';
-import { blockPagesFor, densityProbePlaced, findStream, isDensityProbeDue, isStreamProbeDue, isolatedMissPages, recordMiss, recordProbe, streamPagesFor, type BlockPolicy } from '../paging/elastic-block';
+import { blockPagesFor, densityProbePlaced, findStream, isDensityProbeDue, isGhostProbe, isStreamProbeDue, isolatedMissPages, recordMiss, recordProbe, streamPagesFor, type BlockPolicy } from '../paging/elastic-block';
 import {
   CHUNK_INSTALLS,
   CHUNK_LAST_WP,
@@ -335,7 +335,8 @@ export class FaultHandler {
     // Which probe this fetch is, if any (#install): a multi-page block of a
     // stream when its chunk's stream probe is due; a miss that continues
     // none when its chunk's density probe is due (with twice its block, or,
-    // for a single page, with none: a ghost sentinel, placed after).
+    // where verdicts keep the chunk at a single page, with none: a ghost
+    // sentinel, placed after).
     let probe = 0;
     let ghost = false;
     if (this.#probeEvery > 0) {
@@ -344,7 +345,7 @@ export class FaultHandler {
       if (stream === 0) {
         if (isDensityProbeDue(this.#chunks, page, this.#probeEvery)) {
           // The probe asks whether the other half of twice the block would be used.
-          ghost = blockPages === 1;
+          ghost = isGhostProbe(this.#chunks, page, blockPages);
           if (!ghost) {
             probe = FLAG_PROBE | FLAG_DENSE_PROBE;
             blockPages = Math.min(2 * blockPages, MAX_BLOCK_PAGES);

@@ -1,14 +1,15 @@
 /**
- * A lane's density probes by ghost sentinel (paging/elastic-block.ts): the
- * probe of a chunk whose density block is one page fetches nothing. The
+ * A lane's density probes by ghost sentinel (paging/elastic-block.ts:
+ * isGhostProbe): the probe of a chunk whose verdicts keep its density block
+ * at one page fetches nothing. The
  * faulting page's neighbour, left remote, is flagged FLAG_GHOST; its miss
  * within DENSE_HIT_WINDOW evictions is a hit (decided by the lane that
  * serves the miss: take), its window passing first is waste (decided here,
  * by the lane that placed it: expire).
  *
- * Why not fetch the sentinel, as a probe at a larger block does: at one
- * page, the chunk has shown no locality yet, and most such probes waste
- * (uniform random access at 50% local hits one in five). A fetched sentinel
+ * Why not fetch the sentinel, as a probe at a larger block or of a rising
+ * chunk does: such a chunk has shown no locality, and most of its probes
+ * waste (uniform random access at 50% local hits one in five). A fetched sentinel
  * took a frame for nothing and its late touch a MINOR fault; its hit saved
  * a fetch, but on shm or tcp a MINOR fault costs nearly what a fetch does.
  * A ghost's hit is the miss that would have come anyway.

@@ -6,7 +6,7 @@
 // Over the shared page table, as the lanes see it.
 import { describe, expect, it } from 'vitest';
 import { GHOST_CAPACITY, GhostProbes } from '../../dist/lanes/ghost-probes.js';
-import { isDensityProbeDue } from '../../dist/paging/elastic-block.js';
+import { densityProbePlaced, isDensityProbeDue, isGhostProbe, recordProbe } from '../../dist/paging/elastic-block.js';
 import {
   allocatePagerShared,
   CHUNK_DENSE_HITS,
@@ -58,6 +58,23 @@ function claimAll(start: number, end: number): Int8Array {
 }
 
 describe('ghost probes', () => {
+  it('are the probes of a chunk whose verdicts keep it at a single page; a rising chunk fetches its sentinels', () => {
+    const t = table();
+    const verdict = (hits: number): void => {
+      for (let i = 0; i < 8; i++) {
+        densityProbePlaced(t.chunks, 0);
+        recordProbe(t.chunks, 0, i < hits, true);
+      }
+    };
+    expect(isGhostProbe(t.chunks, 0, 1)).toBe(false); // no verdict yet: rising
+    verdict(1); // one in eight hit: a single page still, probed less often
+    expect(isGhostProbe(t.chunks, 0, 1)).toBe(true);
+    expect(isGhostProbe(t.chunks, 0, 2)).toBe(false); // a larger block always fetches
+    expect(isGhostProbe(t.chunks, CHUNK_PAGES, 1)).toBe(false); // the next chunk has no verdict
+    verdict(8); // all hit: the block grows, rising again
+    expect(isGhostProbe(t.chunks, 0, 1)).toBe(false);
+  });
+
   it('a ghost fetches nothing and stays remote; untouched, it is waste once its window has passed, and only then', () => {
     const t = table();
     t.ghosts.place(11, 10, PAGES);
