@@ -45,6 +45,7 @@ import {
 } from '../paging/layout';
 import { PageState } from '../paging/page-state';
 import { DENSE_HIT_WINDOW } from '../paging/refault';
+import { StampRing } from './stamp-ring';
 
 export const GHOST_CAPACITY = 1024;
 
@@ -55,10 +56,7 @@ export class GhostProbes {
   readonly #control: Int32Array;
   readonly #stats: Float64Array;
   readonly #statsBase: number;
-  readonly #pages = new Int32Array(GHOST_CAPACITY);
-  readonly #stamps = new Int32Array(GHOST_CAPACITY);
-  #head = 0;
-  #count = 0;
+  readonly #ring = new StampRing(GHOST_CAPACITY);
 
   constructor(shared: PagerShared, lane: number) {
     this.#states = new Uint8Array(shared.states);
@@ -88,11 +86,8 @@ export class GhostProbes {
     Atomics.add(this.#control, CTL_SETTLED_SEQ, 1);
     Atomics.notify(this.#control, CTL_SETTLED_SEQ);
     this.#stats[this.#statsBase + LANE_GHOSTS]++;
-    if (this.#count === GHOST_CAPACITY) this.#decideOldest();
-    const at = (this.#head + this.#count) % GHOST_CAPACITY;
-    this.#pages[at] = ghost;
-    this.#stamps[at] = Atomics.load(this.#control, CTL_EVICTIONS);
-    this.#count++;
+    if (this.#ring.full) this.#decideOldest();
+    this.#ring.push(ghost, Atomics.load(this.#control, CTL_EVICTIONS));
   }
 
   /**
@@ -121,16 +116,15 @@ export class GhostProbes {
 
   /** Records as waste each ghost of this lane whose window has passed and that is still flagged. */
   expire(): void {
-    if (this.#count === 0) return;
+    if (this.#ring.empty) return;
     const now = Atomics.load(this.#control, CTL_EVICTIONS);
     const window = Atomics.load(this.#control, CTL_BUDGET_PAGES) * DENSE_HIT_WINDOW;
-    while (this.#count > 0 && ((now - this.#stamps[this.#head]) | 0) > window) this.#decideOldest();
+    while (this.#ring.oldestExpired(now, window)) this.#decideOldest();
   }
 
   #decideOldest(): void {
-    const page = this.#pages[this.#head];
-    this.#head = (this.#head + 1) % GHOST_CAPACITY;
-    this.#count--;
+    const page = this.#ring.oldestPage;
+    this.#ring.shift();
     if ((Atomics.and(this.#flags, page, ~FLAG_GHOST) & FLAG_GHOST) === 0) return; // decided at its install
     this.#stats[this.#statsBase + LANE_GHOSTS_WASTED]++;
     recordProbe(this.#chunks, page, false, true);

@@ -23,15 +23,13 @@ import { recordProbe } from '../paging/elastic-block';
 import { CTL_BUDGET_PAGES, CTL_EVICTIONS, CTL_SETTLED_SEQ, FLAG_DENSE_PROBE, FLAG_PROBE } from '../paging/layout';
 import { PageState } from '../paging/page-state';
 import { DENSE_HIT_WINDOW } from '../paging/refault';
+import { StampRing } from './stamp-ring';
 
 const CAPACITY = 256;
 
 export class SentinelWatch {
   readonly #map: (page: number) => void;
-  readonly #pages = new Int32Array(CAPACITY);
-  readonly #stamps = new Int32Array(CAPACITY);
-  #head = 0;
-  #count = 0;
+  readonly #ring = new StampRing(CAPACITY);
 
   /** `map`: maps a decided sentinel (pinned, FETCHING, its probe flags taken) into the region. */
   constructor(map: (page: number) => void) {
@@ -40,11 +38,8 @@ export class SentinelWatch {
 
   /** A sentinel just installed (PREFETCHED), stamped `stamp` (refault.ts: stampSentinel). */
   add(page: number, stamp: number): void {
-    if (this.#count === CAPACITY) this.#drop();
-    const at = (this.#head + this.#count) % CAPACITY;
-    this.#pages[at] = page;
-    this.#stamps[at] = stamp;
-    this.#count++;
+    if (this.#ring.full) this.#ring.shift();
+    this.#ring.push(page, stamp);
   }
 
   /**
@@ -54,14 +49,14 @@ export class SentinelWatch {
    * flags, so a touch or an eviction racing it finds none.
    */
   expire(states: Uint8Array, flags: Uint8Array, chunks: Int32Array, evictedAt: Int32Array, control: Int32Array): number {
-    if (this.#count === 0) return 0;
+    if (this.#ring.empty) return 0;
     const now = Atomics.load(control, CTL_EVICTIONS);
     const window = Atomics.load(control, CTL_BUDGET_PAGES) * DENSE_HIT_WINDOW;
     let wasted = 0;
-    while (this.#count > 0 && ((now - this.#stamps[this.#head]) | 0) > window) {
-      const page = this.#pages[this.#head];
-      const stamp = this.#stamps[this.#head];
-      this.#drop();
+    while (this.#ring.oldestExpired(now, window)) {
+      const page = this.#ring.oldestPage;
+      const stamp = this.#ring.oldestStamp;
+      this.#ring.shift();
       // Evicted since (and perhaps a sentinel again, stamped anew): not this one.
       if (Atomics.load(evictedAt, page) !== stamp) continue;
       // Touched (RESIDENT), being evicted or installed: decided by whoever holds it.
@@ -83,10 +78,5 @@ export class SentinelWatch {
       wasted++;
     }
     return wasted;
-  }
-
-  #drop(): void {
-    this.#head = (this.#head + 1) % CAPACITY;
-    this.#count--;
   }
 }
