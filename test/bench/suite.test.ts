@@ -146,15 +146,20 @@ describe('dmem bench --quick --json', () => {
       expect(report.summary.allVerified).toBe(true);
       expect(report.workloads.map((w: { name: string }) => w.name)).toEqual(['kvcache', 'sort']);
       expect(report.workloads[0].policies).toHaveLength(4);
-      for (const w of report.workloads as Array<{ elasticTimeRatio: number; elasticTimeRatioRange: [number, number]; policies: Array<{ runsMs: number[] }> }>) {
+      for (const w of report.workloads as Array<{ elasticTimeRatio: number; elasticTimeRatioRange: [number, number]; policies: Array<{ runsMs: number[]; measuredMs: number }> }>) {
         // The median of the per-repeat ratios lies within their range.
         expect(w.elasticTimeRatioRange[0]).toBeLessThanOrEqual(w.elasticTimeRatio);
         expect(w.elasticTimeRatio).toBeLessThanOrEqual(w.elasticTimeRatioRange[1]);
-        // 3 repeats or more (up to 9: these runs are short), every policy as many.
+        // 3 repeats or more (up to 9: these runs are short), two at a time,
+        // every policy as many; each policy's figure is its median run.
         const repeats = w.policies[0].runsMs.length;
         expect(repeats).toBeGreaterThanOrEqual(3);
         expect(repeats).toBeLessThanOrEqual(9);
-        for (const p of w.policies) expect(p.runsMs).toHaveLength(repeats);
+        expect(repeats % 2).toBe(1);
+        for (const p of w.policies) {
+          expect(p.runsMs).toHaveLength(repeats);
+          expect(p.measuredMs).toBe([...p.runsMs].sort((x, y) => x - y)[(repeats - 1) >> 1]);
+        }
       }
       expect(report.scaling.points).toHaveLength(2);
       const page = fs.readFileSync(html, 'utf8');
