@@ -106,7 +106,7 @@ describe('dmem bench options', () => {
 
   it('repeats 3 times and more for short workloads, or exactly --repeat times', () => {
     expect(planBenchSuite([])).toMatchObject({ repeat: 3, moreRepeats: { max: 9, withinMs: 60_000 } });
-    expect(planBenchSuite(['--quick'])).toMatchObject({ repeat: 3, moreRepeats: { max: 9, withinMs: 10_000 } });
+    expect(planBenchSuite(['--quick'])).toMatchObject({ repeat: 3, moreRepeats: { max: 9, withinMs: 15_000 } });
     const exact = planBenchSuite(['--quick', '--repeat', '5']);
     expect(exact).toMatchObject({ repeat: 5 });
     expect(exact).not.toHaveProperty('moreRepeats.max');
