@@ -18,8 +18,6 @@ import { blockPagesFor, densityProbePlaced, findStream, isDensityProbeDue, isGho
 import {
   CHUNK_INSTALLS,
   CHUNK_LAST_WP,
-  CHUNK_PAGES,
-  CHUNK_STRIDE,
   CHUNK_WP_FAULTS,
   CTL_BUDGET_PAGES,
   CTL_FAILED,
@@ -53,6 +51,7 @@ import {
   LANE_ZERO_FILLED,
   MAX_BLOCK_SHIFT,
   PAGE_SIZE,
+  chunkBase,
 } from '../paging/layout';
 import { PageState } from '../paging/page-state';
 import { recordFailure } from '../paging/failure';
@@ -159,13 +158,13 @@ export class FaultHandler {
    * back costs less here than a WP fault round trip per page.
    */
   #writeHeavy(page: number): boolean {
-    const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
+    const base = chunkBase(page);
     return 4 * Atomics.load(this.#chunks, base + CHUNK_WP_FAULTS) > Atomics.load(this.#chunks, base + CHUNK_INSTALLS);
   }
 
   /** Counts a write-protected install (one per fault, whatever the block size). */
   #countInstalls(page: number): void {
-    const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
+    const base = chunkBase(page);
     if (Atomics.add(this.#chunks, base + CHUNK_INSTALLS, 1) > 64) {
       // Decay, so that a phase change is noticed.
       Atomics.store(this.#chunks, base + CHUNK_INSTALLS, Atomics.load(this.#chunks, base + CHUNK_INSTALLS) >> 1);
@@ -181,7 +180,7 @@ export class FaultHandler {
    * After a WP fault on the page before, the next MAX_BLOCK_PAGES are.
    */
   #writeFault(page: number): void {
-    const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
+    const base = chunkBase(page);
     Atomics.add(this.#chunks, base + CHUNK_WP_FAULTS, 1);
     Atomics.or(this.#flags, page, FLAG_DIRTY | FLAG_REF);
     try {

@@ -85,6 +85,7 @@ import {
   MAX_STREAM_RUN,
   MIN_BLOCK_SHIFT,
   STREAM_STRIDED,
+  chunkBase,
 } from './layout';
 import { PageState, isLocal } from './page-state';
 
@@ -163,7 +164,7 @@ export function parseBlockPolicy(value: string): BlockPolicy | undefined {
 /** The block, in pages (a power of two), to fetch for a fault in `page`'s chunk. */
 export function blockPagesFor(chunks: Int32Array, page: number, policy: BlockPolicy): number {
   if (policy.kind === 'fixed') return 1 << policy.shift;
-  const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
+  const base = chunkBase(page);
   return 1 << Atomics.load(chunks, base + CHUNK_BLOCK_SHIFT);
 }
 
@@ -178,7 +179,7 @@ export function blockPagesFor(chunks: Int32Array, page: number, policy: BlockPol
  * recordMiss: the fetch makes the skipped pages local.
  */
 export function findStream(chunks: Int32Array, states: Uint8Array, page: number): number {
-  const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
+  const base = chunkBase(page);
   const slot = streamOf(chunks, states, base, page);
   if (slot >= 0) return base + CHUNK_STREAMS + 2 * slot;
   const neighbour = neighbourStream(chunks, states, base, page);
@@ -202,7 +203,7 @@ export function streamPagesFor(chunks: Int32Array, stream: number, policy: Block
 /** The block a miss at `page` that continues no stream fetches (the density block): what refetching an evicted page costs. */
 export function isolatedMissPages(chunks: Int32Array, page: number, policy: BlockPolicy): number {
   if (policy.kind === 'fixed') return 1 << policy.shift;
-  return 1 << Atomics.load(chunks, Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE + CHUNK_DENSE_SHIFT);
+  return 1 << Atomics.load(chunks, chunkBase(page) + CHUNK_DENSE_SHIFT);
 }
 
 /**
@@ -347,7 +348,7 @@ function carryStreamProbes(chunks: Int32Array, from: number, to: number): void {
  * while MAX_DENSE_OUT probes are out.
  */
 export function isDensityProbeDue(chunks: Int32Array, page: number, probeEvery: number): boolean {
-  const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
+  const base = chunkBase(page);
   const out = Atomics.load(chunks, base + CHUNK_DENSE_PENDING) + Atomics.load(chunks, base + CHUNK_DENSE_HITS) + Atomics.load(chunks, base + CHUNK_DENSE_WASTE);
   if (out >= MAX_DENSE_OUT) return false;
   const backoff = Atomics.load(chunks, base + CHUNK_DENSE_BACKOFF);
@@ -365,27 +366,27 @@ export function isDensityProbeDue(chunks: Int32Array, page: number, probeEvery: 
  * time against 1.011x, with 86 more misses.
  */
 export function isGhostProbe(chunks: Int32Array, page: number, blockPages: number): boolean {
-  return blockPages === 1 && Atomics.load(chunks, Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE + CHUNK_DENSE_BACKOFF) !== DENSE_RISING;
+  return blockPages === 1 && Atomics.load(chunks, chunkBase(page) + CHUNK_DENSE_BACKOFF) !== DENSE_RISING;
 }
 
 /** A density probe's sentinel at `page` was installed: its verdict is pending (recordProbe decides it). */
 export function densityProbePlaced(chunks: Int32Array, page: number): void {
-  Atomics.add(chunks, Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE + CHUNK_DENSE_PENDING, 1);
+  Atomics.add(chunks, chunkBase(page) + CHUNK_DENSE_PENDING, 1);
 }
 
 /** A density probe whose sentinel could not be placed (its page was local): the chunk's next such miss is due one. */
 export function densityProbeDueAgain(chunks: Int32Array, page: number): void {
-  Atomics.store(chunks, Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE + CHUNK_DENSE_MISSES, DUE_NOW);
+  Atomics.store(chunks, chunkBase(page) + CHUNK_DENSE_MISSES, DUE_NOW);
 }
 
 /** A density probe's sentinel at `page` can no longer be observed (fetched as part of a block that has a sentinel already): no verdict. */
 export function densityProbeCancelled(chunks: Int32Array, page: number): void {
-  Atomics.sub(chunks, Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE + CHUNK_DENSE_PENDING, 1);
+  Atomics.sub(chunks, chunkBase(page) + CHUNK_DENSE_PENDING, 1);
 }
 
 /** Counts a multi-page stream block of `blockPages` at `page`; true when it is the chunk's turn for a stream probe. */
 export function isStreamProbeDue(chunks: Int32Array, page: number, blockPages: number, probeEvery: number): boolean {
-  const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
+  const base = chunkBase(page);
   return countToPeriod(chunks, base + CHUNK_STREAM_BLOCKS, (blockPages >= 16 ? 2 : probeEvery) << Atomics.load(chunks, base + CHUNK_STREAM_BACKOFF));
 }
 
@@ -402,7 +403,7 @@ function countToPeriod(chunks: Int32Array, at: number, period: number): boolean 
 
 /** A probe page of this chunk was touched (hit) or evicted untouched (waste). */
 export function recordProbe(chunks: Int32Array, page: number, hit: boolean, dense: boolean): void {
-  const base = Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
+  const base = chunkBase(page);
   if (!dense) {
     Atomics.add(chunks, base + (hit ? CHUNK_PROBE_HITS : CHUNK_PROBE_WASTE), 1);
     if (!hit) Atomics.store(chunks, base + CHUNK_STREAM_BACKOFF, 0);

@@ -55,6 +55,10 @@ export const FLAG_GHOST = 1 << 6;
 
 // ---- chunk table (Int32Array, CHUNK_STRIDE ints per chunk: two 64-byte lines)
 export const CHUNK_STRIDE = 32;
+/** The index in the chunk table of the chunk that holds `page`: add a CHUNK_ field. */
+export function chunkBase(page: number): number {
+  return Math.floor(page / CHUNK_PAGES) * CHUNK_STRIDE;
+}
 export const CHUNK_BLOCK_SHIFT = 0;
 export const CHUNK_MISSES = 1;
 export const CHUNK_SEQUENTIAL = 2;
