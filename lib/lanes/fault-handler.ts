@@ -74,7 +74,7 @@ export class FaultHandler {
   readonly #evictedAt: Int32Array;
   /** This lane's density-probe sentinels awaiting a verdict; decided ones are mapped unreferenced, so that a late touch costs no fault. */
   readonly #sentinels = new SentinelWatch((page) => this.#mapCached(page, false, false));
-  /** This lane's density probes of single-page blocks, which fetch nothing. */
+  /** This lane's density probes in chunks settled at a single page, which fetch nothing. */
   readonly #ghosts: GhostProbes;
   readonly #control: Int32Array;
   readonly #failure: SharedArrayBuffer;
