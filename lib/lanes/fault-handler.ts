@@ -387,7 +387,7 @@ export class FaultHandler {
       this.#poisonFault(page, error as Error & { errno?: number });
       return true;
     }
-    this.#install(page, start, end, claimed, write, probe);
+    this.#install(page, start, end, claimed, write, probe, stream > 0);
     recordMiss(this.#chunks, page, start, end, continued, this.#policy);
     if (ghost) this.#ghosts.place(page ^ blockPages, page, this.#pages);
     return true;
@@ -471,15 +471,15 @@ export class FaultHandler {
    * a probe), left PREFETCHED so that its touch is seen and feeds the
    * block policy.
    */
-  #install(page: number, start: number, end: number, claimed: number, write: boolean, probe: number): void {
+  #install(page: number, start: number, end: number, claimed: number, write: boolean, probe: number, streamed: boolean): void {
     // A probe leaves one page of the block unmapped, the one farthest from the
     // fault (the block's last claimed page; before the fault when the fault
     // is the last; for a density probe, the fault's counterpart in the
     // other half): its first touch raises MINOR (a prefetch hit); evicted
     // untouched, it is waste. One page per probe keeps the cost at one extra
     // fault per probed block. A ghost sentinel fetched here, with another
-    // page's block, becomes the block's sentinel (lanes/ghost-probes.ts).
-    const ghost = this.#ghosts.take(page, start, end, this.#claimed, NOT_CLAIMED, probe);
+    // page's density block, becomes the block's sentinel (lanes/ghost-probes.ts).
+    const ghost = this.#ghosts.take(page, start, end, this.#claimed, NOT_CLAIMED, streamed ? FLAG_PROBE : probe);
     let sentinel = ghost;
     if (ghost >= 0) {
       probe = FLAG_PROBE | FLAG_DENSE_PROBE;
