@@ -389,7 +389,7 @@ export class FaultHandler {
     }
     this.#install(page, start, end, claimed, write, probe, stream > 0);
     recordMiss(this.#chunks, page, start, end, continued, this.#policy);
-    if (ghost) this.#ghosts.place(page ^ blockPages, page, this.#pages);
+    if (ghost) this.#ghosts.place(page ^ blockPages, page);
     return true;
   }
 
@@ -478,8 +478,9 @@ export class FaultHandler {
     // other half): its first touch raises MINOR (a prefetch hit); evicted
     // untouched, it is waste. One page per probe keeps the cost at one extra
     // fault per probed block. A ghost sentinel fetched here, with another
-    // page's density block, becomes the block's sentinel (lanes/ghost-probes.ts).
-    const ghost = this.#ghosts.take(page, start, end, this.#claimed, NOT_CLAIMED, streamed ? FLAG_PROBE : probe);
+    // page's density block, becomes the block's sentinel (lanes/ghost-probes.ts);
+    // only an elastic region with probes has ghosts.
+    const ghost = this.#policy.kind === 'elastic' && this.#probeEvery > 0 ? this.#ghosts.take(page, start, end, this.#claimed, NOT_CLAIMED, probe === 0 && !streamed) : -1;
     let sentinel = ghost;
     if (ghost >= 0) {
       probe = FLAG_PROBE | FLAG_DENSE_PROBE;

@@ -47,7 +47,7 @@ import {
   LANE_STRIDE,
   type PagerShared,
 } from '../paging/layout';
-import { PageState } from '../paging/page-state';
+import { PageState, isAbsent } from '../paging/page-state';
 import { DENSE_HIT_WINDOW } from '../paging/refault';
 import { StampRing } from './stamp-ring';
 
@@ -60,6 +60,7 @@ export class GhostProbes {
   readonly #control: Int32Array;
   readonly #stats: Float64Array;
   readonly #statsBase: number;
+  readonly #pages: number;
   readonly #ring = new StampRing(GHOST_CAPACITY);
 
   constructor(shared: PagerShared, lane: number) {
@@ -69,18 +70,20 @@ export class GhostProbes {
     this.#control = new Int32Array(shared.control);
     this.#stats = new Float64Array(shared.laneStats);
     this.#statsBase = lane * LANE_STRIDE;
+    this.#pages = shared.pages;
   }
 
   /**
-   * Flags `ghost` (of `pages`) the sentinel of the density probe of the miss
-   * at `page`. A page that is local, or on its way, cannot be seen missing:
-   * then the chunk's next miss is due the probe instead.
+   * Flags `ghost` the sentinel of the density probe of the miss at `page`.
+   * A page that is local, or on its way, cannot be seen missing (nor one
+   * past the region's end): then the chunk's next miss is due the probe
+   * instead.
    */
-  place(ghost: number, page: number, pages: number): void {
-    const state = ghost < pages ? Atomics.load(this.#states, ghost) : PageState.resident;
+  place(ghost: number, page: number): void {
+    const state = ghost < this.#pages ? Atomics.load(this.#states, ghost) : PageState.resident;
     // Claimed (FETCHING) while flagged, so that no install overwrites the
     // flag unseen: a lane that meets it waits for the settle below.
-    if ((state !== PageState.zero && state !== PageState.remote) || Atomics.compareExchange(this.#states, ghost, state, PageState.fetching) !== state) {
+    if (!isAbsent(state) || Atomics.compareExchange(this.#states, ghost, state, PageState.fetching) !== state) {
       densityProbeDueAgain(this.#chunks, page);
       return;
     }
@@ -98,11 +101,11 @@ export class GhostProbes {
    * Decides the ghosts among the pages of [start, end) that the caller has
    * claimed (`claimed[p - start]` is not `notClaimed`) to install: the
    * faulting page's is a hit; another's becomes the block's sentinel
-   * (returned) when the block is neither a probe already nor a stream's
-   * (`probe` 0: the caller passes a stream's block as a probe), else it is
-   * cancelled. Returns -1 when none becomes the sentinel.
+   * (returned) when `mayBeSentinel` (the block is a density block and no
+   * probe already), else it is cancelled. Returns -1 when none becomes the
+   * sentinel.
    */
-  take(page: number, start: number, end: number, claimed: Int8Array, notClaimed: number, probe: number): number {
+  take(page: number, start: number, end: number, claimed: Int8Array, notClaimed: number, mayBeSentinel: boolean): number {
     let sentinel = -1;
     for (let p = start; p < end; p++) {
       if (claimed[p - start] === notClaimed || (Atomics.load(this.#flags, p) & FLAG_GHOST) === 0) continue;
@@ -110,7 +113,7 @@ export class GhostProbes {
       if (p === page) {
         this.#stats[this.#statsBase + LANE_GHOST_HITS]++;
         recordProbe(this.#chunks, p, true, true);
-      } else if (probe === 0 && sentinel < 0) {
+      } else if (mayBeSentinel && sentinel < 0) {
         sentinel = p;
       } else {
         densityProbeCancelled(this.#chunks, p);

@@ -379,7 +379,7 @@ export function densityProbeDueAgain(chunks: Int32Array, page: number): void {
   Atomics.store(chunks, chunkBase(page) + CHUNK_DENSE_MISSES, DUE_NOW);
 }
 
-/** A density probe's sentinel at `page` can no longer be observed (fetched as part of a block that has a sentinel already): no verdict. */
+/** A density probe's sentinel at `page` can no longer be observed (a ghost fetched with a block that has a sentinel already, or a stream's): no verdict. */
 export function densityProbeCancelled(chunks: Int32Array, page: number): void {
   Atomics.sub(chunks, chunkBase(page) + CHUNK_DENSE_PENDING, 1);
 }

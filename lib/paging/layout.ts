@@ -47,9 +47,9 @@ export const FLAG_NEW = 1 << 5;
 /**
  * On a page not local (ZERO or REMOTE): a density probe's ghost sentinel,
  * nothing fetched (elastic-block.ts). Its miss within the probe's window is
- * a hit; fetched with another page's block first, it becomes a fetched
- * sentinel (FLAG_PROBE | FLAG_DENSE_PROBE); untouched when the window
- * passes, waste (lanes/ghost-watch.ts).
+ * a hit; fetched first with another page's density block, it becomes a
+ * fetched sentinel (FLAG_PROBE | FLAG_DENSE_PROBE), with a stream's block it
+ * is cancelled; untouched when the window passes, waste (lanes/ghost-probes.ts).
  */
 export const FLAG_GHOST = 1 << 6;
 

@@ -77,7 +77,7 @@ describe('ghost probes', () => {
 
   it('a ghost fetches nothing and stays remote; untouched, it is waste once its window has passed, and only then', () => {
     const t = table();
-    t.ghosts.place(11, 10, PAGES);
+    t.ghosts.place(11, 10);
     expect(t.states[11]).toBe(PageState.remote);
     expect(t.flags[11]).toBe(FLAG_REMOTE_VALID | FLAG_GHOST);
     expect(pending(t)).toBe(1);
@@ -101,24 +101,24 @@ describe('ghost probes', () => {
     for (const state of [PageState.resident, PageState.prefetched, PageState.fetching, PageState.evicting]) {
       t.states[21] = state;
       expect(isDensityProbeDue(t.chunks, 20, 1 << 20)).toBe(false);
-      t.ghosts.place(21, 20, PAGES);
+      t.ghosts.place(21, 20);
       expect(t.flags[21] & FLAG_GHOST).toBe(0);
       expect(t.states[21]).toBe(state);
       expect(pending(t)).toBe(0);
       expect(isDensityProbeDue(t.chunks, 20, 1 << 20)).toBe(true);
     }
     // Past the region's end: none either.
-    t.ghosts.place(PAGES, PAGES - 1, PAGES);
+    t.ghosts.place(PAGES, PAGES - 1);
     expect(pending(t)).toBe(0);
     expect(t.stats[LANE_GHOSTS]).toBe(0);
   });
 
   it('its miss is a hit; fetched with another page, it becomes the sentinel, or is cancelled when the block has one', () => {
     const t = table();
-    for (const [ghost, page] of [[31, 30], [41, 40], [43, 42], [45, 44]]) t.ghosts.place(ghost, page, PAGES);
+    for (const [ghost, page] of [[31, 30], [41, 40], [43, 42], [45, 44]]) t.ghosts.place(ghost, page);
     expect(pending(t)).toBe(4);
     // The miss at 31 itself.
-    expect(t.ghosts.take(31, 31, 32, claimAll(31, 32), NOT_CLAIMED, 0)).toBe(-1);
+    expect(t.ghosts.take(31, 31, 32, claimAll(31, 32), NOT_CLAIMED, true)).toBe(-1);
     expect(t.chunks[CHUNK_DENSE_HITS]).toBe(1);
     expect(t.stats[LANE_GHOST_HITS]).toBe(1);
     expect(pending(t)).toBe(3);
@@ -126,12 +126,12 @@ describe('ghost probes', () => {
     // 41 becomes the sentinel (still out), 43 is cancelled, 45 is left alone.
     const claimed = claimAll(40, 48);
     claimed[45 - 40] = NOT_CLAIMED;
-    expect(t.ghosts.take(47, 40, 48, claimed, NOT_CLAIMED, 0)).toBe(41);
+    expect(t.ghosts.take(47, 40, 48, claimed, NOT_CLAIMED, true)).toBe(41);
     expect(pending(t)).toBe(2);
     expect([t.flags[41], t.flags[43], t.flags[45]].map((f) => f & FLAG_GHOST)).toEqual([0, 0, FLAG_GHOST]);
-    // A stream probe's block has its sentinel: a ghost in it is cancelled.
-    t.ghosts.place(51, 50, PAGES);
-    expect(t.ghosts.take(48, 48, 64, claimAll(48, 64), NOT_CLAIMED, 1)).toBe(-1);
+    // A block that has its sentinel, or a stream's: a ghost in it is cancelled.
+    t.ghosts.place(51, 50);
+    expect(t.ghosts.take(48, 48, 64, claimAll(48, 64), NOT_CLAIMED, false)).toBe(-1);
     expect(pending(t)).toBe(2);
     // Decided once: the window passing finds only 45 still a ghost.
     t.control[CTL_EVICTIONS] = WINDOW + 1;
@@ -146,7 +146,7 @@ describe('ghost probes', () => {
     const placed = GHOST_CAPACITY + 10;
     for (let i = 0; i < placed; i++) {
       t.control[CTL_EVICTIONS] = i;
-      t.ghosts.place(2 * i + 1, 2 * i, PAGES);
+      t.ghosts.place(2 * i + 1, 2 * i);
     }
     expect(t.stats[LANE_GHOSTS_WASTED]).toBe(10);
     for (let i = 0; i < 10; i++) expect(t.flags[2 * i + 1] & FLAG_GHOST, `ghost ${i}`).toBe(0);

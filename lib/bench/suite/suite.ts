@@ -88,7 +88,7 @@ export interface PagerFigures {
   /** prefetchHits / probePages: how often a probed prefetched page was used. */
   prefetchHitRate: number | null;
   prefetchWaste: number;
-  /** Density probes of single-page blocks, which fetch nothing (ghost sentinels), and those whose page missed soon. */
+  /** Density probes in chunks settled at a single page, which fetch nothing (ghost sentinels), and those whose page missed soon. */
   ghostProbes: number;
   ghostHits: number;
   evictions: number;
