@@ -46,7 +46,6 @@ import {
   CTL_BUDGET_PAGES,
   CTL_FREED_SEQ,
   CTL_LOCAL_PAGES,
-  CTL_SETTLED_SEQ,
   CTL_STOP,
   FLAG_DIRTY,
   FLAG_DENSE_PROBE,
@@ -65,7 +64,7 @@ import {
   RECLAIM_ZAP_CALLS,
   RECLAIM_ZAPPED_PAGES,
 } from '../paging/layout';
-import { PageState } from '../paging/page-state';
+import { PageState, notifySettled } from '../paging/page-state';
 import { RemoteMap } from '../paging/remote-map';
 import type { PagerConfig } from './lane-init';
 
@@ -298,7 +297,6 @@ export class Evictor {
     Atomics.sub(this.#control, CTL_LOCAL_PAGES, count);
     Atomics.add(this.#control, CTL_FREED_SEQ, 1);
     Atomics.notify(this.#control, CTL_FREED_SEQ);
-    Atomics.add(this.#control, CTL_SETTLED_SEQ, 1);
-    Atomics.notify(this.#control, CTL_SETTLED_SEQ);
+    notifySettled(this.#control);
   }
 }

@@ -53,7 +53,7 @@ import {
   PAGE_SIZE,
   chunkBase,
 } from '../paging/layout';
-import { PageState } from '../paging/page-state';
+import { PageState, notifySettled } from '../paging/page-state';
 import { recordFailure } from '../paging/failure';
 import { RemoteMap } from '../paging/remote-map';
 import { isRecentRefault, isTouchedSoon, stampSentinel } from '../paging/refault';
@@ -571,7 +571,6 @@ export class FaultHandler {
   }
 
   #settled(): void {
-    Atomics.add(this.#control, CTL_SETTLED_SEQ, 1);
-    Atomics.notify(this.#control, CTL_SETTLED_SEQ);
+    notifySettled(this.#control);
   }
 }

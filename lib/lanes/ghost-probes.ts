@@ -39,7 +39,6 @@ import { densityProbeCancelled, densityProbeDueAgain, densityProbePlaced, record
 import {
   CTL_BUDGET_PAGES,
   CTL_EVICTIONS,
-  CTL_SETTLED_SEQ,
   FLAG_GHOST,
   LANE_GHOST_HITS,
   LANE_GHOSTS,
@@ -47,7 +46,7 @@ import {
   LANE_STRIDE,
   type PagerShared,
 } from '../paging/layout';
-import { PageState, isAbsent } from '../paging/page-state';
+import { PageState, isAbsent, notifySettled } from '../paging/page-state';
 import { DENSE_HIT_WINDOW } from '../paging/refault';
 import { StampRing } from './stamp-ring';
 
@@ -90,8 +89,7 @@ export class GhostProbes {
     densityProbePlaced(this.#chunks, ghost); // before the flag: a decision never finds fewer out than there are
     Atomics.or(this.#flags, ghost, FLAG_GHOST);
     Atomics.store(this.#states, ghost, state); // release: the flag is visible to whoever claims the page next
-    Atomics.add(this.#control, CTL_SETTLED_SEQ, 1);
-    Atomics.notify(this.#control, CTL_SETTLED_SEQ);
+    notifySettled(this.#control);
     this.#stats[this.#statsBase + LANE_GHOSTS]++;
     if (this.#ring.full) this.#decideOldest();
     this.#ring.push(ghost, Atomics.load(this.#control, CTL_EVICTIONS));

@@ -20,8 +20,8 @@
  * before.
  */
 import { recordProbe } from '../paging/elastic-block';
-import { CTL_BUDGET_PAGES, CTL_EVICTIONS, CTL_SETTLED_SEQ, FLAG_DENSE_PROBE, FLAG_PROBE } from '../paging/layout';
-import { PageState } from '../paging/page-state';
+import { CTL_BUDGET_PAGES, CTL_EVICTIONS, FLAG_DENSE_PROBE, FLAG_PROBE } from '../paging/layout';
+import { PageState, notifySettled } from '../paging/page-state';
 import { DENSE_HIT_WINDOW } from '../paging/refault';
 import { StampRing } from './stamp-ring';
 
@@ -70,8 +70,7 @@ export class SentinelWatch {
         // Release: the flags are visible to whoever sees the state. Unmapped
         // (the map failed: the region is closing), it stays PREFETCHED.
         Atomics.store(states, page, mapped ? PageState.resident : PageState.prefetched);
-        Atomics.add(control, CTL_SETTLED_SEQ, 1);
-        Atomics.notify(control, CTL_SETTLED_SEQ);
+        notifySettled(control);
       }
       if ((was & FLAG_DENSE_PROBE) === 0) continue;
       recordProbe(chunks, page, false, true);

@@ -12,6 +12,8 @@
  * of them. A fault that finds a page FETCHING or EVICTING waits for it to
  * settle, then decides again from the state it finds.
  */
+import { CTL_SETTLED_SEQ } from './layout';
+
 export const PageState = {
   zero: 0,
   remote: 1,
@@ -37,4 +39,14 @@ export function isAbsent(state: number): boolean {
 /** Owned by some thread in the middle of a transition. */
 export function isBusy(state: number): boolean {
   return state === PageState.fetching || state === PageState.evicting;
+}
+
+/**
+ * A page left a busy state (FETCHING, EVICTING): bumps CTL_SETTLED_SEQ and
+ * wakes the lanes waiting on it (fault-handler.ts: #waitSettle). Call it
+ * after the state's release store.
+ */
+export function notifySettled(control: Int32Array): void {
+  Atomics.add(control, CTL_SETTLED_SEQ, 1);
+  Atomics.notify(control, CTL_SETTLED_SEQ);
 }
